@@ -1,0 +1,20 @@
+// Two projects: fast pure unit specs beside the code, and cross-module tests under test/ that start
+// real servers. Both run in one `npm test`; `--selectProjects unit` runs only the fast ones.
+const fs = require('node:fs');
+const swc = JSON.parse(fs.readFileSync(__dirname + '/.swcrc', 'utf8'));
+const shared = {
+  transform: { '^.+\\.ts$': ['@swc/jest', { ...swc, swcrc: false }] },
+  moduleNameMapper: { '^@switchboard/sdk$': '<rootDir>/src/sdk/index.ts' },
+  testEnvironment: 'node',
+};
+module.exports = {
+  projects: [
+    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/adapters/**/*.spec.ts'] },
+    {
+      ...shared,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      testTimeout: 120000,
+    },
+  ],
+};

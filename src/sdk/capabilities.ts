@@ -1,0 +1,140 @@
+import type { FormattedBody } from './formatting/model';
+import type { CallId, RemoteMessageId, RemoteRoomId, RemoteUserId, TransactionId } from './ids';
+import type { Presence } from './presence';
+import type { RemoteAttachment, RoomKind } from './events';
+
+/**
+ * Optional features are small interfaces a client implements when its network can do them, each with
+ * a type guard; there is no fat interface whose methods throw "not implemented".
+ */
+
+export interface PresenceCapable {
+  setPresence(presence: Presence): Promise<void>;
+}
+
+export interface RosterContact {
+  userId: RemoteUserId;
+  displayName?: string;
+}
+export interface RosterCapable {
+  listContacts(): Promise<RosterContact[]>;
+  addContact(userId: RemoteUserId, opts?: { message?: string }): Promise<void>;
+  removeContact(userId: RemoteUserId): Promise<void>;
+  /** Answer a `contact.request` (XMPP subscription request and the like). */
+  answerContactRequest?(userId: RemoteUserId, accept: boolean): Promise<void>;
+}
+
+export interface RoomSummary {
+  roomId: RemoteRoomId;
+  kind: RoomKind;
+  title?: string;
+}
+export interface RoomsCapable {
+  joinRoom(address: string): Promise<RoomSummary>;
+  leaveRoom(roomId: RemoteRoomId): Promise<void>;
+  /** Open (or find) the direct conversation with a user. */
+  openDirect(userId: RemoteUserId): Promise<RoomSummary>;
+  listRooms(): Promise<RoomSummary[]>;
+  setTopic?(roomId: RemoteRoomId, topic: string): Promise<void>;
+}
+
+export interface TypingCapable {
+  setTyping(roomId: RemoteRoomId, typing: boolean): Promise<void>;
+}
+
+export interface ReceiptsCapable {
+  markRead(roomId: RemoteRoomId, messageId: RemoteMessageId): Promise<void>;
+}
+
+export interface EditCapable {
+  editMessage(
+    roomId: RemoteRoomId,
+    messageId: RemoteMessageId,
+    text: string,
+    formatted: FormattedBody | undefined,
+    transactionId: TransactionId,
+  ): Promise<void>;
+}
+
+export interface RedactCapable {
+  redactMessage(roomId: RemoteRoomId, messageId: RemoteMessageId, reason?: string): Promise<void>;
+}
+
+/** Native replies: the adapter honours `OutboundMessage.replyTo`. A marker interface with a flag. */
+export interface ReplyCapable {
+  readonly nativeReplies: true;
+}
+
+export interface ReactionsCapable {
+  react(roomId: RemoteRoomId, messageId: RemoteMessageId, key: string, transactionId: TransactionId): Promise<void>;
+}
+
+export interface AttachmentsCapable {
+  sendAttachment(
+    roomId: RemoteRoomId,
+    file: { name: string; mimeType: string; data: Uint8Array },
+    transactionId: TransactionId,
+  ): Promise<RemoteMessageId>;
+  fetchAttachment(attachment: RemoteAttachment, maxBytes: number): Promise<{ mimeType: string; data: Uint8Array }>;
+}
+
+export interface HistoryCapable {
+  /** Emit `message` events with `backfill: true` for what was missed since `after` (a message id or time). */
+  backfill(roomId: RemoteRoomId, after: { messageId?: RemoteMessageId; at?: string }, limit: number): Promise<number>;
+}
+
+export interface CallOffer {
+  callId: CallId;
+  to: RemoteUserId;
+  roomId?: RemoteRoomId;
+  media: 'audio' | 'video';
+  sdp: string;
+}
+export interface VoiceCapable {
+  placeCall(offer: CallOffer): Promise<void>;
+  answerCall(callId: CallId, sdp: string): Promise<void>;
+  sendCandidates(callId: CallId, candidates: { candidate: string; sdpMid?: string; sdpMLineIndex?: number }[]): Promise<void>;
+  hangup(callId: CallId, reason: 'hangup' | 'rejected' | 'busy' | 'no_answer' | 'failed'): Promise<void>;
+}
+
+function hasMethods(o: unknown, ...names: string[]): boolean {
+  if (typeof o !== 'object' || o === null) return false;
+  const rec = o as Record<string, unknown>;
+  return names.every((n) => typeof rec[n] === 'function');
+}
+
+export const isPresenceCapable = (c: unknown): c is PresenceCapable => hasMethods(c, 'setPresence');
+export const isRosterCapable = (c: unknown): c is RosterCapable =>
+  hasMethods(c, 'listContacts', 'addContact', 'removeContact');
+export const isRoomsCapable = (c: unknown): c is RoomsCapable =>
+  hasMethods(c, 'joinRoom', 'leaveRoom', 'openDirect', 'listRooms');
+export const isTypingCapable = (c: unknown): c is TypingCapable => hasMethods(c, 'setTyping');
+export const isReceiptsCapable = (c: unknown): c is ReceiptsCapable => hasMethods(c, 'markRead');
+export const isEditCapable = (c: unknown): c is EditCapable => hasMethods(c, 'editMessage');
+export const isRedactCapable = (c: unknown): c is RedactCapable => hasMethods(c, 'redactMessage');
+export const isReplyCapable = (c: unknown): c is ReplyCapable =>
+  typeof c === 'object' && c !== null && (c as { nativeReplies?: unknown }).nativeReplies === true;
+export const isReactionsCapable = (c: unknown): c is ReactionsCapable => hasMethods(c, 'react');
+export const isAttachmentsCapable = (c: unknown): c is AttachmentsCapable =>
+  hasMethods(c, 'sendAttachment', 'fetchAttachment');
+export const isHistoryCapable = (c: unknown): c is HistoryCapable => hasMethods(c, 'backfill');
+export const isVoiceCapable = (c: unknown): c is VoiceCapable =>
+  hasMethods(c, 'placeCall', 'answerCall', 'sendCandidates', 'hangup');
+
+/** The capability names reported by `GET /api/v1/adapters`, derived from a client by the guards. */
+export const CAPABILITY_GUARDS = {
+  presence: isPresenceCapable,
+  roster: isRosterCapable,
+  rooms: isRoomsCapable,
+  typing: isTypingCapable,
+  receipts: isReceiptsCapable,
+  edit: isEditCapable,
+  redact: isRedactCapable,
+  reply: isReplyCapable,
+  reactions: isReactionsCapable,
+  attachments: isAttachmentsCapable,
+  history: isHistoryCapable,
+  voice: isVoiceCapable,
+} as const;
+export type CapabilityName = keyof typeof CAPABILITY_GUARDS;
+export type CapabilitySet = Partial<Record<CapabilityName, boolean>>;

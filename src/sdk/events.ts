@@ -1,0 +1,114 @@
+import type { ConnectionStatus } from './connection';
+import type { FormattedBody } from './formatting/model';
+import type { CallId, RemoteMessageId, RemoteRoomId, RemoteUserId } from './ids';
+import type { Presence } from './presence';
+
+/** Who did something on the network. */
+export interface RemoteSender {
+  userId: RemoteUserId;
+  displayName?: string;
+  /** True when the network reports our own account as the sender (echo-message, carbons, own sync). */
+  self?: boolean;
+}
+
+export interface RemoteAttachment {
+  name: string;
+  mimeType: string;
+  size?: number;
+  /** Where the gateway can fetch it through the adapter (network URL, e.g. mxc://); never fetched blindly. */
+  url: string;
+}
+
+export type RoomKind = 'direct' | 'group';
+
+interface EventBase {
+  /** Network time of the event (server-time, origin_server_ts, delay stamp) or receive time (ISO 8601). */
+  at: string;
+}
+
+interface RoomEventBase extends EventBase {
+  roomId: RemoteRoomId;
+}
+
+/**
+ * Everything that arrives from a network is one of these. The union is closed: the gateway switches
+ * over `type` exhaustively, so adding a type is a contract change (an ADR and an SDK minor version).
+ */
+export type RemoteEvent =
+  | ({ type: 'connection.state' } & EventBase & { status: ConnectionStatus })
+  | ({ type: 'message' } & RoomEventBase & {
+        messageId: RemoteMessageId;
+        sender: RemoteSender;
+        /** `notice` for bot/notice messages; `emote` for /me. */
+        kind: 'text' | 'notice' | 'emote';
+        text: string;
+        formatted?: FormattedBody;
+        replyTo?: RemoteMessageId;
+        attachments?: RemoteAttachment[];
+        /** Echo of a send of ours: the transaction id we gave it, when the network returns it. */
+        transactionId?: string;
+        /** True when this came from history backfill rather than live. */
+        backfill?: boolean;
+        roomKind?: RoomKind;
+      })
+  | ({ type: 'message.edit' } & RoomEventBase & {
+        messageId: RemoteMessageId;
+        /** The id of the edit event itself, when the network gives edits their own id. */
+        editId?: RemoteMessageId;
+        sender: RemoteSender;
+        text: string;
+        formatted?: FormattedBody;
+      })
+  | ({ type: 'message.redact' } & RoomEventBase & { messageId: RemoteMessageId; sender: RemoteSender; reason?: string })
+  | ({ type: 'reaction' } & RoomEventBase & {
+        messageId: RemoteMessageId;
+        reactionId?: RemoteMessageId;
+        sender: RemoteSender;
+        key: string;
+        removed?: boolean;
+      })
+  | ({ type: 'typing' } & RoomEventBase & { userId: RemoteUserId; typing: boolean })
+  | ({ type: 'receipt' } & RoomEventBase & {
+        userId: RemoteUserId;
+        messageId: RemoteMessageId;
+        kind: 'delivered' | 'read';
+      })
+  | ({ type: 'presence' } & EventBase & { userId: RemoteUserId; presence: Presence; resource?: string })
+  | ({ type: 'contact.upsert' } & EventBase & {
+        userId: RemoteUserId;
+        displayName?: string;
+        avatarUrl?: string;
+        /** Whatever the network says about the contact that can help merge people (emails, phones, handles). */
+        hints?: { emails?: string[]; phones?: string[]; handles?: string[] };
+        /** Discovered per-contact capabilities (voice/video from disco/caps, OPTIONS …). */
+        capabilities?: { voice?: boolean; video?: boolean };
+      })
+  | ({ type: 'contact.remove' } & EventBase & { userId: RemoteUserId })
+  | ({ type: 'contact.request' } & EventBase & { userId: RemoteUserId; message?: string })
+  | ({ type: 'room.upsert' } & RoomEventBase & {
+        kind: RoomKind;
+        title?: string;
+        topic?: string;
+        /** For a direct room: the other party. */
+        peer?: RemoteUserId;
+        encrypted?: boolean;
+      })
+  | ({ type: 'room.member' } & RoomEventBase & {
+        userId: RemoteUserId;
+        displayName?: string;
+        membership: 'join' | 'leave' | 'invite' | 'kick' | 'ban';
+        reason?: string;
+      })
+  | ({ type: 'room.left' } & RoomEventBase & { reason?: string })
+  | ({ type: 'call.signal' } & EventBase & {
+        callId: CallId;
+        from: RemoteUserId;
+        roomId?: RemoteRoomId;
+        signal: 'invite' | 'ringing' | 'answer' | 'candidates' | 'select_answer' | 'hangup' | 'reject';
+        sdp?: string;
+        candidates?: { candidate: string; sdpMid?: string; sdpMLineIndex?: number }[];
+        reason?: string;
+      });
+
+export type RemoteEventType = RemoteEvent['type'];
+export type RemoteEventOf<T extends RemoteEventType> = Extract<RemoteEvent, { type: T }>;
