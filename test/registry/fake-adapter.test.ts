@@ -7,7 +7,6 @@ import {
   isRoomsCapable,
   RemoteMessageId,
   RemoteRoomId,
-  RemoteUserId,
   TransactionId,
 } from '@switchboard/sdk';
 import { AccountSupervisor, AdapterBootError, AdapterRegistry, loadAdapters } from '../../src/registry';
