@@ -1,0 +1,165 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { DataSource, MigrationExecutor, type DataSourceOptions } from 'typeorm';
+import { ENTITIES } from './entities';
+import { MIGRATIONS } from './migrations';
+import { RowDefaultsSubscriber } from './row-defaults.subscriber';
+
+/** SQLite file for the embedded default, or a PostgreSQL URL for cluster mode. */
+export type StorageConfig = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+
+export interface OpenDatabaseOptions {
+  /** Apply pending migrations before returning (default true). `switchboard migrate` passes false and migrates itself. */
+  migrate?: boolean;
+  /** Log every SQL statement (default false: errors only come back as exceptions). */
+  logging?: boolean;
+}
+
+/** How long a SQLite writer waits for another connection's lock before failing with SQLITE_BUSY. */
+export const SQLITE_BUSY_TIMEOUT_MS = 5000;
+/** PostgreSQL pool size per process. */
+export const POSTGRES_POOL_SIZE = 10;
+export const MIGRATIONS_TABLE = 'schema_migrations';
+
+export class StorageError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StorageError';
+  }
+}
+
+/** Where the database is, for messages; never includes a password. */
+export function describeStorage(cfg: StorageConfig): string {
+  if (cfg.kind === 'sqlite') return `sqlite ${cfg.path}`;
+  try {
+    const u = new URL(cfg.url);
+    return `postgres ${u.hostname || u.searchParams.get('host') || 'localhost'}${u.port ? `:${u.port}` : ''}${u.pathname}`;
+  } catch {
+    return 'postgres (unparsable URL)';
+  }
+}
+
+export function dataSourceOptions(cfg: StorageConfig, opts: OpenDatabaseOptions = {}): DataSourceOptions {
+  const common = {
+    entities: [...ENTITIES],
+    migrations: [...MIGRATIONS],
+    subscribers: [RowDefaultsSubscriber],
+    migrationsTableName: MIGRATIONS_TABLE,
+    migrationsTransactionMode: 'all' as const,
+    // The schema comes from migrations only, so a deploy never alters tables behind the operator's back.
+    synchronize: false,
+    migrationsRun: false,
+    logging: opts.logging ? ('all' as const) : false,
+  };
+  switch (cfg.kind) {
+    case 'sqlite': {
+      if (!cfg.path) throw new StorageError('the SQLite database path is empty');
+      return {
+        ...common,
+        type: 'better-sqlite3',
+        database: cfg.path,
+        // WAL lets readers run while one writer commits; the driver also turns foreign_keys on.
+        enableWAL: true,
+        timeout: SQLITE_BUSY_TIMEOUT_MS,
+        prepareDatabase: (db: { pragma(sql: string): unknown }) => {
+          db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+        },
+      };
+    }
+    case 'postgres': {
+      let url: URL;
+      try {
+        url = new URL(cfg.url);
+      } catch {
+        throw new StorageError(
+          'DATABASE_URL is not a URL (expected postgres://user:password@host:5432/database)',
+        );
+      }
+      if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+        throw new StorageError(
+          `DATABASE_URL must start with postgres:// or postgresql://, not ${url.protocol}//`,
+        );
+      }
+      return {
+        ...common,
+        type: 'postgres',
+        url: cfg.url,
+        applicationName: 'switchboard',
+        poolSize: POSTGRES_POOL_SIZE,
+        connectTimeoutMS: 10_000,
+      };
+    }
+  }
+}
+
+/**
+ * Connects (SQLite: creating the file's folder; PostgreSQL: a connection pool) and, unless told not to,
+ * applies pending migrations in one transaction. Never synchronizes the schema from the entities.
+ */
+export async function openDatabase(cfg: StorageConfig, opts: OpenDatabaseOptions = {}): Promise<DataSource> {
+  if (cfg.kind === 'sqlite' && cfg.path !== ':memory:')
+    mkdirSync(dirname(resolve(cfg.path)), { recursive: true });
+  const ds = new DataSource(dataSourceOptions(cfg, opts));
+  try {
+    await ds.initialize();
+  } catch (err) {
+    throw new StorageError(`cannot open ${describeStorage(cfg)}: ${errorMessage(err)}`, { cause: err });
+  }
+  if (opts.migrate ?? true) {
+    try {
+      await runMigrations(ds);
+    } catch (err) {
+      await ds.destroy();
+      throw err;
+    }
+  }
+  return ds;
+}
+
+/** Applies every pending migration inside one transaction; returns the names applied. */
+export async function runMigrations(ds: DataSource): Promise<string[]> {
+  try {
+    const applied = await ds.runMigrations({ transaction: 'all' });
+    return applied.map((m) => m.name);
+  } catch (err) {
+    throw new StorageError(`database migration failed (nothing was applied): ${errorMessage(err)}`, {
+      cause: err,
+    });
+  }
+}
+
+/** Names of migrations the code has and the database has not run yet, oldest first. */
+export async function pendingMigrations(ds: DataSource): Promise<string[]> {
+  const pending = await new MigrationExecutor(ds).getPendingMigrations();
+  return pending.map((m) => m.name);
+}
+
+/** For /healthz and `switchboard doctor`: the database answers and its schema is current. Never throws. */
+export async function checkDatabase(ds: DataSource): Promise<{ ok: boolean; message: string }> {
+  const where = describeDataSource(ds);
+  if (!ds.isInitialized) return { ok: false, message: `${where}: not connected` };
+  try {
+    await ds.query('SELECT 1');
+    const pending = await pendingMigrations(ds);
+    if (pending.length > 0) {
+      return {
+        ok: false,
+        message: `${where}: ${pending.length} pending migration(s) (${pending.join(', ')}); run \`switchboard migrate\``,
+      };
+    }
+    return { ok: true, message: `${where}: reachable, schema up to date` };
+  } catch (err) {
+    return { ok: false, message: `${where}: ${errorMessage(err)}` };
+  }
+}
+
+function describeDataSource(ds: DataSource): string {
+  const o = ds.options;
+  if (o.type === 'better-sqlite3') return describeStorage({ kind: 'sqlite', path: String(o.database) });
+  if (o.type === 'postgres' && o.url) return describeStorage({ kind: 'postgres', url: o.url });
+  return o.type;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,4 @@
+import { InitialSchema1795704019196 } from './1795704019196-initial-schema.migration';
+
+/** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
+export const MIGRATIONS = [InitialSchema1795704019196] as const;
