@@ -11,6 +11,7 @@ import {
   type RemoteEvent,
 } from '../sdk';
 import type { AdapterRegistry } from './adapter-registry';
+import { errorMessage } from './registry-errors';
 import { backoffDelay, DEFAULT_RECONNECT_POLICY, type ReconnectPolicy } from './reconnect-backoff';
 
 /** One account to keep connected. `options` are decrypted; the supervisor validates them again. */
@@ -84,10 +85,6 @@ interface Slot {
 interface Scope {
   accountId: AccountId;
   gen: number;
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 function isConnectionStatus(s: unknown): s is ConnectionStatus {
@@ -223,13 +220,13 @@ export class AccountSupervisor {
     this.scope.exit(() => {
       const slot = this.slots.get(scope.accountId);
       if (!slot) return;
-      slot.logger.error(`client failed with an uncaught error: ${errorText(error)}`, {
-        stack: error instanceof Error ? error.stack : undefined,
+      slot.logger.error(`client failed with an uncaught error: ${errorMessage(error)}`, {
+        stack: (error as { stack?: unknown } | null)?.stack,
       });
       this.fail(slot, scope.gen, {
         state: 'error',
         code: 'client_crashed',
-        message: `the client failed: ${errorText(error)}`,
+        message: `the client failed: ${errorMessage(error)}`,
         retryable: true,
       });
     });
@@ -268,7 +265,7 @@ export class AccountSupervisor {
       this.fail(slot, gen, {
         state: 'error',
         code: 'client_create_failed',
-        message: `createClient threw: ${errorText(e)}`,
+        message: `createClient threw: ${errorMessage(e)}`,
         retryable: true,
       });
       return;
@@ -297,7 +294,7 @@ export class AccountSupervisor {
       this.fail(slot, gen, {
         state: 'error',
         code: 'connect_threw',
-        message: `connect() threw: ${errorText(e)}`,
+        message: `connect() threw: ${errorMessage(e)}`,
         retryable: true,
       });
       return;
@@ -307,7 +304,7 @@ export class AccountSupervisor {
       this.fail(slot, gen, {
         state: 'error',
         code: 'connect_threw',
-        message: `connect() rejected: ${errorText(e)}`,
+        message: `connect() rejected: ${errorMessage(e)}`,
         retryable: true,
       }),
     );
@@ -457,10 +454,10 @@ export class AccountSupervisor {
         const p = this.scope.run({ accountId: slot.id, gen: run.gen }, () => client.disconnect());
         Promise.resolve(p).then(
           () => finish(),
-          (e: unknown) => finish(`disconnect() failed: ${errorText(e)}`),
+          (e: unknown) => finish(`disconnect() failed: ${errorMessage(e)}`),
         );
       } catch (e) {
-        finish(`disconnect() threw: ${errorText(e)}`);
+        finish(`disconnect() threw: ${errorMessage(e)}`);
       }
     });
   }
@@ -471,7 +468,7 @@ export class AccountSupervisor {
     try {
       this.host.onStatus(slot.id, { ...status });
     } catch (e) {
-      slot.logger.error(`the status listener failed: ${errorText(e)}`);
+      slot.logger.error(`the status listener failed: ${errorMessage(e)}`);
     }
   }
 }

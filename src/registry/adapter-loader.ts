@@ -10,7 +10,7 @@ import {
   SDK_VERSION,
   validateWith,
 } from '../sdk';
-import { AdapterBootError, AdapterLoadError, type AdapterSource } from './registry-errors';
+import { AdapterBootError, AdapterLoadError, type AdapterSource, errorMessage } from './registry-errors';
 
 /** One adapter as the config names it: a folder under adapters/ (default), an explicit path, or a package. */
 export interface AdapterSpec {
@@ -55,16 +55,10 @@ export function defaultAdaptersDir(): string {
   return path.resolve(__dirname, '../../adapters');
 }
 
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
+/** Node says "Cannot find module 'x'" (code MODULE_NOT_FOUND); Jest's resolver says "Cannot resolve module 'x'". */
 function isModuleNotFound(e: unknown, request: string): boolean {
-  return (
-    e instanceof Error &&
-    (e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' &&
-    e.message.includes(`'${request}'`)
-  );
+  const m = errorMessage(e);
+  return /Cannot (find|resolve) module/.test(m) && m.includes(`'${request}'`);
 }
 
 /** The version of the package `name` that owns `file`, found by walking up to its package.json. */
@@ -159,7 +153,7 @@ function resolveSpec(spec: AdapterSpec, opts: Required<Omit<LoadAdaptersOptions,
           source,
           `is not installed (looked in node_modules from ${opts.resolvePaths.join(', ')}); install it with \`npm install ${spec.package}\``,
         );
-      throw new AdapterLoadError(spec.id, source, `could not be resolved: ${errorText(e)}`, { cause: e });
+      throw new AdapterLoadError(spec.id, source, `could not be resolved: ${errorMessage(e)}`, { cause: e });
     }
     const version = packageVersionOf(entry, spec.package);
     return { source: version ? { ...source, packageVersion: version } : source, entry };
@@ -182,7 +176,7 @@ function resolveSpec(spec: AdapterSpec, opts: Required<Omit<LoadAdaptersOptions,
     const what = statSync(source.location).isDirectory()
       ? 'has no index (index.ts / index.js or package.json main)'
       : 'cannot be loaded';
-    throw new AdapterLoadError(spec.id, source, `${what}: ${errorText(e)}`, { cause: e });
+    throw new AdapterLoadError(spec.id, source, `${what}: ${errorMessage(e)}`, { cause: e });
   }
 }
 
@@ -201,7 +195,7 @@ async function loadOne(
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     mod = require(entry);
   } catch (e) {
-    throw fail(`failed to load: ${errorText(e)}`, e);
+    throw fail(`failed to load: ${errorMessage(e)}`, e);
   }
 
   const candidate = pickManifest(mod);
@@ -222,7 +216,7 @@ async function loadOne(
     try {
       result = await validateWith(manifest.adapterOptionsSchema, spec.options ?? {});
     } catch (e) {
-      throw fail(`options schema threw: ${errorText(e)}`, e);
+      throw fail(`options schema threw: ${errorMessage(e)}`, e);
     }
     if (!result.ok)
       throw fail(`has invalid options: ${result.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
@@ -236,7 +230,7 @@ async function loadOne(
     try {
       await withTimeout(Promise.resolve(manifest.init(adapterOptions, ctx)), opts.initTimeoutMs, 'init()');
     } catch (e) {
-      throw fail(`failed to initialise: ${errorText(e)}`, e);
+      throw fail(`failed to initialise: ${errorMessage(e)}`, e);
     }
   }
   return { manifest, source };
@@ -298,7 +292,7 @@ export async function loadAdapters(
       failures.push(
         e instanceof AdapterLoadError
           ? e
-          : new AdapterLoadError(spec.id, nominal, errorText(e), { cause: e }),
+          : new AdapterLoadError(spec.id, nominal, errorMessage(e), { cause: e }),
       );
     }
   }
@@ -308,7 +302,9 @@ export async function loadAdapters(
       try {
         await manifest.dispose?.();
       } catch (e) {
-        logger.warn(`adapter "${manifest.id}" failed to dispose: ${errorText(e)}`, { adapter: manifest.id });
+        logger.warn(`adapter "${manifest.id}" failed to dispose: ${errorMessage(e)}`, {
+          adapter: manifest.id,
+        });
       }
     }
     throw new AdapterBootError(failures);

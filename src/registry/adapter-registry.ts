@@ -1,6 +1,6 @@
 import { type AdapterCapabilities, type ValidationIssue, validateWith } from '../sdk';
 import type { LoadedAdapter } from './adapter-loader';
-import { type AdapterSource, UnknownAdapterError } from './registry-errors';
+import { type AdapterSource, errorMessage, UnknownAdapterError } from './registry-errors';
 import {
   maskSecretOptions,
   mergeSecretOptions,
@@ -79,7 +79,7 @@ export class AdapterRegistry {
       return await validateWith(a.manifest.optionsSchema, options);
     } catch (e) {
       // A schema that throws is an adapter bug; the caller still gets an answer it can show.
-      const why = e instanceof Error ? e.message : String(e);
+      const why = errorMessage(e);
       return {
         ok: false,
         issues: [{ path: '(root)', message: `the ${adapterId} adapter's options schema failed: ${why}` }],

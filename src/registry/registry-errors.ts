@@ -57,3 +57,10 @@ export class UnknownAdapterError extends Error {
     this.name = 'UnknownAdapterError';
   }
 }
+
+/** The message of anything thrown. Duck-typed: errors from another realm (a vm context, Jest's sandbox) fail `instanceof Error`. */
+export function errorMessage(e: unknown): string {
+  if (typeof e === 'object' && e !== null && typeof (e as { message?: unknown }).message === 'string')
+    return (e as { message: string }).message;
+  return String(e);
+}

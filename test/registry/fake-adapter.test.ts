@@ -149,13 +149,11 @@ describe('the registry, end to end with the fake in-memory adapter', () => {
       host.find('acc-alice', 'presence', (e) => e.userId === 'bob' && e.presence.state === 'offline'),
     );
     // Sent while bob is away: the network keeps it until bob's gateway accepted it.
-    await supervisor
-      .client('acc-alice')!
-      .send({
-        roomId: RemoteRoomId('bob'),
-        transactionId: TransactionId('tx-4'),
-        text: 'while you were out',
-      });
+    await supervisor.client('acc-alice')!.send({
+      roomId: RemoteRoomId('bob'),
+      transactionId: TransactionId('tx-4'),
+      text: 'while you were out',
+    });
 
     await waitFor('bob reconnected', () => connected('acc-bob')() && supervisor.client('acc-bob') !== before);
     expect(supervisor.client('acc-bob')).not.toBe(before);
