@@ -20,6 +20,8 @@ export const SQLITE_BUSY_TIMEOUT_MS = 5000;
 /** PostgreSQL pool size per process. */
 export const POSTGRES_POOL_SIZE = 10;
 export const MIGRATIONS_TABLE = 'schema_migrations';
+/** pg_advisory_lock key held while migrating ("swbd" in ASCII). */
+export const MIGRATION_LOCK_KEY = 0x73776264;
 
 export class StorageError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -119,12 +121,34 @@ export async function openDatabase(cfg: StorageConfig, opts: OpenDatabaseOptions
 /** Applies every pending migration inside one transaction; returns the names applied. */
 export async function runMigrations(ds: DataSource): Promise<string[]> {
   try {
-    const applied = await ds.runMigrations({ transaction: 'all' });
-    return applied.map((m) => m.name);
+    return await withMigrationLock(ds, async () => {
+      const applied = await ds.runMigrations({ transaction: 'all' });
+      return applied.map((m) => m.name);
+    });
   } catch (err) {
     throw new StorageError(`database migration failed (nothing was applied): ${errorMessage(err)}`, {
       cause: err,
     });
+  }
+}
+
+/**
+ * In cluster mode several instances may start at once against one PostgreSQL database; TypeORM does not
+ * serialize their migration runs, so a session-level advisory lock does (the others wait, then find
+ * nothing pending). SQLite is single-node: its write lock already serializes writers.
+ */
+async function withMigrationLock<T>(ds: DataSource, fn: () => Promise<T>): Promise<T> {
+  if (ds.options.type !== 'postgres') return fn();
+  const lockHolder = ds.createQueryRunner();
+  try {
+    await lockHolder.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    try {
+      return await fn();
+    } finally {
+      await lockHolder.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+    }
+  } finally {
+    await lockHolder.release();
   }
 }
 

@@ -640,3 +640,36 @@ describe('SQLite file', () => {
     });
   });
 });
+
+describe('PostgreSQL cluster mode', () => {
+  let pg: PostgresServer;
+  beforeAll(async () => {
+    pg = await startPostgres();
+  }, 120_000);
+  afterAll(async () => {
+    await pg?.stop();
+  }, 60_000);
+
+  it('lets several instances start at once on an empty database: one migrates, the others wait', async () => {
+    const instances = await Promise.all(
+      [1, 2, 3, 4].map(() => openDatabase({ kind: 'postgres', url: pg.url })),
+    );
+    try {
+      for (const ds of instances) expect(await pendingMigrations(ds)).toEqual([]);
+      const applied: { name: string }[] = await instances[0]!.query(`SELECT name FROM schema_migrations`);
+      expect(applied).toHaveLength(1);
+    } finally {
+      await Promise.all(instances.map((ds) => ds.destroy()));
+    }
+  });
+
+  it('fails with a clear error naming the server, without the password, when nothing listens', async () => {
+    const url = pg.url.replace('postgres@', 'postgres:s3cret-pw@').replace(/:(\d+)\//, ':1/');
+    const err = await openDatabase({ kind: 'postgres', url }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toMatch(/^cannot open postgres 127\.0\.0\.1:1\/switchboard_test: /);
+    expect(err?.message).not.toContain('s3cret-pw');
+  });
+});
