@@ -167,7 +167,7 @@ function resolveSpec(spec: AdapterSpec, opts: Required<Omit<LoadAdaptersOptions,
       spec.id,
       source,
       source.kind === 'folder'
-        ? `has no folder at ${source.location}; add one, or name a "package" or "path" in config`
+        ? 'has no folder there; create it with an index.ts, or name a "package" or "path" in config'
         : 'does not exist',
     );
   try {
