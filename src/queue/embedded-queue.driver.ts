@@ -1,0 +1,341 @@
+/**
+ * The embedded durable queue: jobs in their own SQLite file (WAL), for single-node mode. What survives what
+ * is in docs/adr/0004-queue.md: with `synchronous: 'full'` (the default) an enqueue that resolved survives
+ * kill -9 and power loss; with 'normal' it survives kill -9 and may lose the last commits on power loss.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { EmbeddedQueueStore, type ClaimedRow, type Synchronous } from './embedded-queue.store';
+import {
+  PermanentJobError,
+  QueueError,
+  type EnqueueResult,
+  type FailedJob,
+  type Job,
+  type JobHandler,
+  type JobSpec,
+  type ProcessOptions,
+  type QueueHealth,
+  type QueuePort,
+  type QueueStats,
+} from './queue.port';
+import {
+  backoffDelay,
+  errorMessage,
+  errorText,
+  isArray,
+  normalizeJob,
+  validateQueueName,
+  type ResolvedQueueOptions,
+} from './queue.rules';
+
+export interface EmbeddedQueueConfig {
+  kind: 'embedded';
+  /** The queue's own SQLite file, e.g. <dataDir>/queue.sqlite (':memory:' for a throwaway queue). */
+  path: string;
+  /** 'full' (default): a resolved enqueue survives power loss. 'normal': survives process crashes only. */
+  synchronous?: Synchronous;
+}
+
+/** Workers of this process by file and queue, so an enqueue wakes them without waiting for the poll. */
+const wakers = new Map<string, Set<() => void>>();
+/** Lease owners alive in this process: a lease owner with our pid that is not here belongs to a dead process. */
+const liveOwners = new Set<string>();
+const HOST = hostname();
+const PRUNE_EVERY_MS = 60_000;
+
+function wakeKey(path: string, queue: string): string {
+  return `${path}\u0000${queue}`;
+}
+
+/** Owners look like host:pid:token. True only when we can tell the owner's process is gone. */
+function ownerIsDead(owner: string): boolean {
+  const parts = owner.split(':');
+  const token = parts.pop();
+  const pid = Number(parts.pop());
+  if (token === undefined || !Number.isInteger(pid) || parts.join(':') !== HOST) return false;
+  if (pid === process.pid) return !liveOwners.has(owner);
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+export class EmbeddedQueueDriver implements QueuePort {
+  readonly kind = 'embedded' as const;
+  private readonly store: EmbeddedQueueStore;
+  private readonly path: string;
+  private readonly owner = `${HOST}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly workers = new Map<string, EmbeddedWorker>();
+  private readonly renewTimer: NodeJS.Timeout;
+  private readonly pruneTimer: NodeJS.Timeout;
+  private closing: Promise<void> | null = null;
+  storeClosed = false;
+
+  constructor(
+    cfg: EmbeddedQueueConfig,
+    readonly opts: ResolvedQueueOptions,
+  ) {
+    if (typeof cfg.path !== 'string' || cfg.path.length === 0) {
+      throw new QueueError('invalid-argument', 'the embedded queue needs a file path');
+    }
+    this.path = cfg.path === ':memory:' ? `:memory:${this.owner}` : resolve(cfg.path);
+    this.store = new EmbeddedQueueStore(cfg.path, cfg.synchronous ?? 'full');
+    liveOwners.add(this.owner);
+    const recovered = this.store.recoverOwners(ownerIsDead, Date.now());
+    if (recovered > 0) opts.logger.warn(`recovered ${recovered} job(s) left running by a dead process`);
+    this.prune();
+    this.renewTimer = setInterval(() => this.renewLeases(), Math.max(100, Math.floor(opts.leaseMs / 3)));
+    this.renewTimer.unref();
+    this.pruneTimer = setInterval(() => this.prune(), PRUNE_EVERY_MS);
+    this.pruneTimer.unref();
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new QueueError('closed', 'the queue has been closed');
+  }
+
+  async enqueue<T>(queue: string, job: JobSpec<T>): Promise<EnqueueResult> {
+    const [result] = await this.enqueueMany(queue, [job]);
+    return result!;
+  }
+
+  async enqueueMany<T>(queue: string, jobs: readonly JobSpec<T>[]): Promise<EnqueueResult[]> {
+    this.assertOpen();
+    validateQueueName(queue);
+    if (!isArray(jobs)) throw new QueueError('invalid-argument', 'enqueueMany takes an array of job specs');
+    const normalized = jobs.map((j) => normalizeJob(j, this.opts.defaultMaxAttempts));
+    if (normalized.length === 0) return [];
+    const added = this.store.enqueue(queue, normalized, Date.now());
+    if (added.some(Boolean)) for (const wake of wakers.get(wakeKey(this.path, queue)) ?? []) wake();
+    return normalized.map((j, i) => ({ id: j.id, added: added[i] === true }));
+  }
+
+  async process<T>(queue: string, handler: JobHandler<T>, opts: ProcessOptions = {}): Promise<void> {
+    this.assertOpen();
+    validateQueueName(queue);
+    if (typeof handler !== 'function')
+      throw new QueueError('invalid-argument', 'process() needs a handler function');
+    const concurrency = opts.concurrency ?? 1;
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new QueueError(
+        'invalid-argument',
+        `concurrency must be an integer ≥ 1, got ${String(concurrency)}`,
+      );
+    }
+    if (this.workers.has(queue))
+      throw new QueueError('already-processing', `queue ${queue} is already being processed here`);
+    this.store.recoverOwners(ownerIsDead, Date.now());
+    const worker = new EmbeddedWorker(
+      this,
+      this.store,
+      queue,
+      handler as JobHandler<unknown>,
+      concurrency,
+      this.owner,
+    );
+    this.workers.set(queue, worker);
+    const key = wakeKey(this.path, queue);
+    const set = wakers.get(key) ?? new Set();
+    set.add(worker.wake);
+    wakers.set(key, set);
+    worker.start();
+  }
+
+  async stats(queue: string): Promise<QueueStats> {
+    this.assertOpen();
+    return this.store.stats(validateQueueName(queue), Date.now());
+  }
+
+  async failed<T = unknown>(queue: string, limit = 50): Promise<FailedJob<T>[]> {
+    this.assertOpen();
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new QueueError('invalid-argument', 'limit must be an integer ≥ 1');
+    return this.store.failed<T>(validateQueueName(queue), limit);
+  }
+
+  async retryFailed(queue: string, id: string): Promise<boolean> {
+    this.assertOpen();
+    const ok = this.store.retryFailed(validateQueueName(queue), id, Date.now());
+    if (ok) for (const wake of wakers.get(wakeKey(this.path, queue)) ?? []) wake();
+    return ok;
+  }
+
+  async check(): Promise<QueueHealth> {
+    if (this.closing) return { ok: false, message: 'embedded queue: closed' };
+    try {
+      const open = this.store.probe();
+      return { ok: true, message: `embedded queue ${this.path}: ${open} open job(s)` };
+    } catch (err) {
+      return { ok: false, message: `embedded queue ${this.path}: ${errorMessage(err)}` };
+    }
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    const drained = await Promise.all(
+      [...this.workers.values()].map((w) => w.stop(this.opts.closeTimeoutMs)),
+    );
+    for (const [queue, w] of this.workers) wakers.get(wakeKey(this.path, queue))?.delete(w.wake);
+    clearInterval(this.renewTimer);
+    clearInterval(this.pruneTimer);
+    // A handler still running past the timeout keeps its lease until it expires; only a clean stop frees
+    // our owner id for recovery by the next instance in this process.
+    if (drained.every(Boolean)) liveOwners.delete(this.owner);
+    else
+      this.opts.logger.warn(
+        'closed with handlers still running; their jobs run again once their leases expire',
+      );
+    this.storeClosed = true;
+    this.store.close();
+  }
+
+  private renewLeases(): void {
+    if (this.storeClosed || this.workers.size === 0) return;
+    try {
+      this.store.renew(this.owner, Date.now() + this.opts.leaseMs);
+    } catch (err) {
+      this.opts.logger.error(`could not renew job leases: ${errorMessage(err)}`);
+    }
+  }
+
+  private prune(): void {
+    if (this.storeClosed) return;
+    try {
+      const now = Date.now();
+      this.store.prune(now - this.opts.retentionMs, now - this.opts.failedRetentionMs);
+    } catch (err) {
+      this.opts.logger.error(`could not prune finished jobs: ${errorMessage(err)}`);
+    }
+  }
+}
+
+/** One queue's claim loop in this process. */
+class EmbeddedWorker {
+  private readonly active = new Set<Promise<void>>();
+  private stopped = false;
+  private woken = false;
+  private wakeSleeper: (() => void) | null = null;
+  private loopDone: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly driver: EmbeddedQueueDriver,
+    private readonly store: EmbeddedQueueStore,
+    private readonly queue: string,
+    private readonly handler: JobHandler<unknown>,
+    private readonly concurrency: number,
+    private readonly owner: string,
+  ) {}
+
+  readonly wake = (): void => {
+    this.woken = true;
+    const w = this.wakeSleeper;
+    this.wakeSleeper = null;
+    w?.();
+  };
+
+  start(): void {
+    this.loopDone = this.loop();
+  }
+
+  /** Resolves true when every running handler finished within `timeoutMs`. */
+  async stop(timeoutMs: number): Promise<boolean> {
+    this.stopped = true;
+    this.wake();
+    await this.loopDone;
+    if (this.active.size === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((r) => (timer = setTimeout(() => r(false), timeoutMs)));
+    const done = await Promise.race([Promise.allSettled([...this.active]).then(() => true), timedOut]);
+    clearTimeout(timer);
+    return done;
+  }
+
+  private async loop(): Promise<void> {
+    const { logger, pollIntervalMs, leaseMs } = this.driver.opts;
+    while (!this.stopped) {
+      this.woken = false;
+      let delay = pollIntervalMs;
+      try {
+        const now = Date.now();
+        this.store.recoverExpired(now);
+        const free = this.concurrency - this.active.size;
+        for (const row of this.store.claim(this.queue, free, this.owner, now, leaseMs)) this.run(row);
+        if (this.active.size < this.concurrency) {
+          const next = this.store.nextRunAt(this.queue);
+          if (next !== null) delay = Math.min(delay, Math.max(0, next - Date.now()));
+        }
+      } catch (err) {
+        logger.error(`queue ${this.queue}: claiming jobs failed: ${errorMessage(err)}`);
+      }
+      await this.sleep(delay);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.woken || this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wakeSleeper = null;
+        resolve();
+      }, ms);
+      this.wakeSleeper = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private run(row: ClaimedRow): void {
+    const p = this.execute(row).finally(() => {
+      this.active.delete(p);
+      this.wake();
+    });
+    this.active.add(p);
+  }
+
+  private async execute(row: ClaimedRow): Promise<void> {
+    const { logger, backoff } = this.driver.opts;
+    const label = `queue ${this.queue}: job ${row.id} attempt ${row.attempts}/${row.max_attempts}`;
+    let failure: { err: unknown } | null = null;
+    try {
+      const job: Job<unknown> = Object.freeze({
+        id: row.id,
+        queue: this.queue,
+        data: JSON.parse(row.data) as unknown,
+        ...(row.grp !== null ? { group: row.grp } : {}),
+        attempt: row.attempts,
+        maxAttempts: row.max_attempts,
+      });
+      await this.handler(job);
+    } catch (err) {
+      failure = { err };
+    }
+    if (this.driver.storeClosed) return; // closed mid-handler: the lease decides what happens next
+    try {
+      const now = Date.now();
+      let recorded: boolean;
+      if (failure === null) {
+        recorded = this.store.complete(row.seq, this.owner, now);
+      } else if (failure.err instanceof PermanentJobError || row.attempts >= row.max_attempts) {
+        recorded = this.store.fail(row.seq, this.owner, errorText(failure.err), now);
+        if (recorded) logger.warn(`${label} failed for good: ${errorMessage(failure.err)}`);
+      } else {
+        const delay = backoffDelay(row.attempts, backoff);
+        recorded = this.store.retryLater(row.seq, this.owner, errorText(failure.err), now + delay);
+        if (recorded) logger.log(`${label} failed, retrying in ${delay} ms: ${errorMessage(failure.err)}`);
+      }
+      if (!recorded) logger.warn(`${label}: lease lost before the outcome was recorded; another run decides`);
+    } catch (err) {
+      // The job stays running under our lease; once that expires it runs again (at-least-once).
+      logger.error(`${label}: could not record the outcome: ${errorMessage(err)}`);
+    }
+  }
+}
