@@ -11,7 +11,7 @@ import {
   type RemoteEvent,
 } from '../sdk';
 import type { AdapterRegistry } from './adapter-registry';
-import { errorMessage } from './registry-errors';
+import { describeDuration, errorMessage } from './registry-errors';
 import { backoffDelay, DEFAULT_RECONNECT_POLICY, type ReconnectPolicy } from './reconnect-backoff';
 
 /** One account to keep connected. `options` are decrypted; the supervisor validates them again. */
@@ -282,7 +282,7 @@ export class AccountSupervisor {
       this.fail(slot, gen, {
         state: 'error',
         code: 'connect_timeout',
-        message: `connect() reported no outcome within ${Math.round(this.policy.connectTimeoutMs / 1000)} s`,
+        message: `connect() reported no outcome within ${describeDuration(this.policy.connectTimeoutMs)}`,
         retryable: true,
       });
     }, this.policy.connectTimeoutMs);
@@ -446,7 +446,7 @@ export class AccountSupervisor {
       const cancel = this.clock.setTimer(
         () =>
           finish(
-            `disconnect() did not finish within ${Math.round(this.policy.disconnectTimeoutMs / 1000)} s; moving on`,
+            `disconnect() did not finish within ${describeDuration(this.policy.disconnectTimeoutMs)}; moving on`,
           ),
         this.policy.disconnectTimeoutMs,
       );

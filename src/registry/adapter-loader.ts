@@ -10,7 +10,13 @@ import {
   SDK_VERSION,
   validateWith,
 } from '../sdk';
-import { AdapterBootError, AdapterLoadError, type AdapterSource, errorMessage } from './registry-errors';
+import {
+  AdapterBootError,
+  AdapterLoadError,
+  type AdapterSource,
+  describeDuration,
+  errorMessage,
+} from './registry-errors';
 
 /** One adapter as the config names it: a folder under adapters/ (default), an explicit path, or a package. */
 export interface AdapterSpec {
@@ -92,10 +98,7 @@ function pickManifest(mod: unknown): unknown {
 async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${what} did not finish within ${Math.round(ms / 1000)} s`)),
-      ms,
-    );
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${describeDuration(ms)}`)), ms);
   });
   try {
     return await Promise.race([work, timeout]);

@@ -64,3 +64,10 @@ export function errorMessage(e: unknown): string {
     return (e as { message: string }).message;
   return String(e);
 }
+
+/** `250 ms`, `30 s`, `5 min`: durations in messages for people. */
+export function describeDuration(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 120_000 || ms % 60_000 !== 0) return `${Math.round(ms / 100) / 10} s`;
+  return `${ms / 60_000} min`;
+}
