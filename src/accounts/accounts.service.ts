@@ -1,0 +1,265 @@
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { DataSource, IsNull } from 'typeorm';
+import type { AppConfig } from '../config';
+import type { Logger } from '../common/logger';
+import { ApiError } from '../api/api-error';
+import { ClientEventsService } from '../events/client-events.service';
+import { IngestService } from '../messaging/ingest.service';
+import { AccountSupervisor, type ClientHost } from '../registry/account-supervisor';
+import { AdapterRegistry } from '../registry/adapter-registry';
+import type { AccountStateStore, AdapterLogger, ConnectionStatus, RemoteEvent } from '../sdk';
+import { Account, User } from '../storage/entities';
+import { SecretBox } from '../storage/secret-box';
+import { insertRow, patch } from '../common/db';
+import { ADAPTER_REGISTRY, CONFIG, DATA_SOURCE, LOGGER } from '../tokens';
+import { MetricsService } from '../api/health/metrics.service';
+import { DbAccountStateStore } from './account-state.store';
+import { SECRET_BOX } from './secret-box.provider';
+
+export interface AccountView {
+  id: string;
+  adapter: string;
+  label: string | null;
+  state: ConnectionStatus['state'];
+  stateMessage: string | null;
+  options: Record<string, unknown>;
+  createdAt: string;
+}
+
+/**
+ * Accounts: validated, stored with their secrets sealed, and kept connected by the supervisor. Every
+ * query is scoped by owner, so a user can never see or touch another user's account (a foreign id is a 404).
+ */
+@Injectable()
+export class AccountsService implements ClientHost, OnApplicationShutdown {
+  readonly supervisor: AccountSupervisor;
+
+  constructor(
+    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    @Inject(CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly log: Logger,
+    @Inject(ADAPTER_REGISTRY) private readonly registry: AdapterRegistry,
+    @Inject(SECRET_BOX) private readonly secrets: SecretBox,
+    private readonly events: ClientEventsService,
+    private readonly ingest: IngestService,
+    private readonly metrics: MetricsService,
+  ) {
+    this.supervisor = new AccountSupervisor(registry, this);
+  }
+
+  private get repo() {
+    return this.ds.getRepository(Account);
+  }
+
+  // ---- ClientHost: what the supervisor calls on behalf of running clients ----
+
+  async emit(accountId: string, event: RemoteEvent): Promise<void> {
+    const account = await this.repo.findOne({ where: { id: accountId } });
+    if (!account) return;
+    this.metrics.remoteEvents.inc({ adapter: account.adapterId, type: event.type });
+    await this.ingest.accept({ accountId, ownerId: account.ownerId, network: account.adapterId }, event);
+  }
+
+  stateStore(accountId: string): AccountStateStore {
+    return new DbAccountStateStore(this.ds, accountId);
+  }
+
+  logger(accountId: string): AdapterLogger {
+    return this.log.child({ account: accountId });
+  }
+
+  onStatus(accountId: string, status: ConnectionStatus): void {
+    void this.recordStatus(accountId, status);
+  }
+
+  private async recordStatus(accountId: string, status: ConnectionStatus): Promise<void> {
+    try {
+      const account = await this.repo.findOne({ where: { id: accountId } });
+      if (!account) return;
+      await this.repo.update(
+        { id: accountId },
+        { state: status.state, stateMessage: status.message ?? null, updatedAt: Date.now() },
+      );
+      await this.refreshGauge();
+      await this.events.publish(account.ownerId, 'account.state', {
+        accountId,
+        adapter: account.adapterId,
+        state: status.state,
+        message: status.message,
+        code: status.code,
+      });
+    } catch (err) {
+      this.log.error('could not record account state', { accountId, err });
+    }
+  }
+
+  private async refreshGauge(): Promise<void> {
+    const rows = await this.repo
+      .createQueryBuilder('a')
+      .select('a.adapterId', 'adapter')
+      .addSelect('a.state', 'state')
+      .addSelect('COUNT(*)', 'n')
+      .groupBy('a.adapterId')
+      .addGroupBy('a.state')
+      .getRawMany<{ adapter: string; state: string; n: number | string }>();
+    this.metrics.accounts.reset();
+    for (const r of rows) this.metrics.accounts.set({ adapter: r.adapter, state: r.state }, Number(r.n));
+  }
+
+  // ---- the API's use cases ----
+
+  async create(ownerId: string, input: { adapter: string; label?: string; options: unknown }): Promise<AccountView> {
+    if (!this.registry.get(input.adapter))
+      throw ApiError.validation(`unknown adapter "${input.adapter}"; GET /api/v1/adapters lists them`, [
+        { field: 'adapter' },
+      ]);
+    const valid = await this.registry.validateAccountOptions(input.adapter, input.options);
+    if (!valid.ok) {
+      throw ApiError.validation(
+        `invalid options for adapter "${input.adapter}": ` +
+          valid.issues.map((i) => `options.${i.path}: ${i.message}`).join('; '),
+        valid.issues.map((i) => ({ field: `options.${i.path}`, message: i.message })),
+      );
+    }
+    const { public: pub, secrets } = this.registry.splitSecrets(input.adapter, valid.value as Record<string, unknown>);
+    const now = Date.now();
+    const row = this.repo.create({
+      id: randomUUID(),
+      ownerId,
+      adapterId: input.adapter,
+      label: input.label ?? null,
+      options: pub,
+      secrets: Object.keys(secrets).length ? this.secrets.seal(JSON.stringify(secrets)) : null,
+      enabled: true,
+      state: 'connecting',
+      stateMessage: null,
+      createdAt: now,
+      updatedAt: now,
+    });
+    await insertRow(this.ds.manager, Account, row);
+    this.startClient(row, valid.value);
+    return this.view(row);
+  }
+
+  async list(ownerId: string): Promise<AccountView[]> {
+    const rows = await this.repo.find({ where: { ownerId }, order: { createdAt: 'ASC' } });
+    return rows.map((r) => this.view(r));
+  }
+
+  async get(ownerId: string, id: string): Promise<AccountView> {
+    return this.view(await this.owned(ownerId, id));
+  }
+
+  async remove(ownerId: string, id: string): Promise<void> {
+    const row = await this.owned(ownerId, id);
+    await this.supervisor.stop(row.id);
+    await this.repo.delete({ id: row.id });
+    await this.refreshGauge();
+  }
+
+  /** The account row, only if this owner has it (404 otherwise: ids of others are not confirmed to exist). */
+  async owned(ownerId: string, id: string): Promise<Account> {
+    const row = await this.repo.findOne({ where: { id, ownerId } });
+    if (!row) throw ApiError.notFound('account');
+    return row;
+  }
+
+  private view(r: Account): AccountView {
+    return {
+      id: r.id,
+      adapter: r.adapterId,
+      label: r.label,
+      state: r.state as ConnectionStatus['state'],
+      stateMessage: r.stateMessage,
+      options: r.options as Record<string, unknown>,
+      createdAt: new Date(r.createdAt).toISOString(),
+    };
+  }
+
+  /** The full options of an account: public ones plus its unsealed secrets. */
+  fullOptions(row: Account): Record<string, unknown> {
+    const secrets = row.secrets ? (JSON.parse(this.secrets.open(row.secrets)) as Record<string, unknown>) : {};
+    return this.registry.mergeSecrets(row.adapterId, row.options as Record<string, unknown>, secrets);
+  }
+
+  private startClient(row: Account, options: unknown): void {
+    this.supervisor.start({ accountId: row.id, adapterId: row.adapterId, options });
+  }
+
+  /** At boot: the accounts declared in config are created or updated, then every enabled account is started. */
+  async startAll(): Promise<void> {
+    await this.applyConfigAccounts();
+    const rows = await this.repo.find({ where: { enabled: true } });
+    for (const row of rows) {
+      if (!this.registry.get(row.adapterId)) {
+        this.log.warn('account names an adapter that is not loaded; left stopped', {
+          account: row.id,
+          adapter: row.adapterId,
+        });
+        await this.repo.update({ id: row.id }, { state: 'error', stateMessage: `adapter "${row.adapterId}" is not loaded` });
+        continue;
+      }
+      try {
+        this.startClient(row, this.fullOptions(row));
+      } catch (err) {
+        this.log.error('could not start account', { account: row.id, err });
+        await this.repo.update({ id: row.id }, { state: 'error', stateMessage: 'could not read its stored options' });
+      }
+    }
+    await this.refreshGauge();
+  }
+
+  /** Accounts in the config file: validated at boot (a bad one stops the boot, naming it), then upserted. */
+  async validateConfigAccounts(): Promise<string[]> {
+    const problems: string[] = [];
+    for (const [i, acc] of (this.config.accounts ?? []).entries()) {
+      const where = `accounts[${i}] (adapter "${acc.adapter}"${acc.label ? `, label "${acc.label}"` : ''})`;
+      if (!this.registry.get(acc.adapter)) {
+        problems.push(`${where}: adapter "${acc.adapter}" is not loaded`);
+        continue;
+      }
+      const res = await this.registry.validateAccountOptions(acc.adapter, acc.options);
+      if (!res.ok) problems.push(...res.issues.map((x) => `${where}: options.${x.path}: ${x.message}`));
+    }
+    return problems;
+  }
+
+  private async applyConfigAccounts(): Promise<void> {
+    for (const acc of this.config.accounts ?? []) {
+      const owner = await this.ds.getRepository(User).findOne({ where: { username: acc.owner } });
+      if (!owner) {
+        this.log.warn('config account names an owner that does not exist yet; skipped', { owner: acc.owner });
+        continue;
+      }
+      const res = await this.registry.validateAccountOptions(acc.adapter, acc.options);
+      if (!res.ok) continue; // refused at boot already
+      const { public: pub, secrets } = this.registry.splitSecrets(acc.adapter, res.value as Record<string, unknown>);
+      const label = acc.label ?? null;
+      const existing = await this.repo.findOne({ where: { ownerId: owner.id, adapterId: acc.adapter, label: label === null ? IsNull() : label } });
+      const sealed = Object.keys(secrets).length ? this.secrets.seal(JSON.stringify(secrets)) : null;
+      const now = Date.now();
+      if (existing) {
+        await this.repo.update({ id: existing.id }, patch<Account>({ options: pub, secrets: sealed, updatedAt: now }));
+      } else {
+        await insertRow(this.ds.manager, Account, {
+          id: randomUUID(),
+          ownerId: owner.id,
+          adapterId: acc.adapter,
+          label,
+          options: pub,
+          secrets: sealed,
+          enabled: true,
+          state: 'connecting',
+          stateMessage: null,
+          createdAt: now,
+          updatedAt: now,
+        });
+      }
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.supervisor.stopAll();
+  }
+}

@@ -1,0 +1,40 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ConversationsService } from '../../messaging/conversations.service';
+import { OutboxService } from '../../messaging/outbox.service';
+import { uuidPipe } from '../accounts/accounts.controller';
+import { CurrentUser } from '../auth/auth.guard';
+import type { AuthUser } from '../auth/auth.service';
+import { ListMessagesQuery, OpenConversationDto, SendMessageDto } from './conversations.dto';
+
+@ApiTags('conversations')
+@ApiBearerAuth()
+@Controller('api/v1/conversations')
+export class ConversationsController {
+  constructor(
+    private readonly conversations: ConversationsService,
+    private readonly outbox: OutboxService,
+  ) {}
+
+  @Get()
+  list(@CurrentUser() user: AuthUser) {
+    return this.conversations.list(user.id);
+  }
+
+  @Post()
+  open(@CurrentUser() user: AuthUser, @Body() body: OpenConversationDto) {
+    return this.conversations.open(user.id, body);
+  }
+
+  @Get(':id/messages')
+  messages(@CurrentUser() user: AuthUser, @Param('id', uuidPipe) id: string, @Query() q: ListMessagesQuery) {
+    return this.outbox.list(user.id, id, q.before, q.limit ?? 50);
+  }
+
+  @Post(':id/messages')
+  @HttpCode(202)
+  @ApiAcceptedResponse({ description: '{ id, status }: the message is stored and queued; it is never lost.' })
+  send(@CurrentUser() user: AuthUser, @Param('id', uuidPipe) id: string, @Body() body: SendMessageDto) {
+    return this.outbox.submit(user.id, id, body);
+  }
+}

@@ -1,0 +1,95 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
+import type { Response } from 'express';
+import type { Logger } from '../common/logger';
+import { ApiError, type ApiErrorBody, type ApiErrorCode } from './api-error';
+
+const STATUS_CODES: Partial<Record<number, ApiErrorCode>> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'RATE_LIMITED',
+  503: 'UNAVAILABLE',
+};
+
+/** body-parser's errors carry `type` and `status`; map them to our codes before Nest sees a 500. */
+export function bodyParserError(err: unknown): ApiError | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as { type?: unknown; status?: unknown; limit?: unknown; message?: unknown };
+  switch (e.type) {
+    case 'entity.parse.failed':
+      return new ApiError(HttpStatus.BAD_REQUEST, 'BAD_JSON', 'the request body is not valid JSON');
+    case 'entity.too.large':
+      return new ApiError(
+        HttpStatus.PAYLOAD_TOO_LARGE,
+        'PAYLOAD_TOO_LARGE',
+        `the request body is larger than the limit of ${typeof e.limit === 'number' ? e.limit : '?'} bytes`,
+      );
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new ApiError(HttpStatus.UNSUPPORTED_MEDIA_TYPE, 'UNSUPPORTED_MEDIA_TYPE', String(e.message));
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+      return new ApiError(HttpStatus.BAD_REQUEST, 'BAD_REQUEST', String(e.message));
+    default:
+      return undefined;
+  }
+}
+
+function isDatabaseUnavailable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return (
+    typeof code === 'string' &&
+    (/^SQLITE_(READONLY|BUSY|CANTOPEN|IOERR|FULL)/.test(code) || ['ECONNREFUSED', '57P01', '08006', '08001'].includes(code))
+  );
+}
+
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: unknown; driverError?: { code?: unknown } } | null;
+  const code = e?.driverError?.code ?? e?.code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
+}
+
+/** Turns every error into `{ error: { code, message } }`; unknown errors are logged and answered 500 without detail. */
+export function toErrorBody(err: unknown, logger?: Logger): { status: number; body: ApiErrorBody } {
+  if (err instanceof ApiError) return { status: err.getStatus(), body: err.getResponse() as ApiErrorBody };
+  const parsed = bodyParserError(err);
+  if (parsed) return { status: parsed.getStatus(), body: parsed.getResponse() as ApiErrorBody };
+  if (err instanceof HttpException) {
+    const status = err.getStatus();
+    const res = err.getResponse();
+    let message = err.message;
+    if (typeof res === 'object' && res !== null) {
+      const m = (res as { message?: unknown }).message;
+      if (Array.isArray(m)) message = m.map(String).join('; ');
+      else if (typeof m === 'string') message = m;
+    }
+    return { status, body: { error: { code: STATUS_CODES[status] ?? (status >= 500 ? 'INTERNAL' : 'BAD_REQUEST'), message } } };
+  }
+  if (isDatabaseUnavailable(err)) {
+    logger?.error('storage unavailable', { err });
+    return { status: 503, body: { error: { code: 'UNAVAILABLE', message: 'storage is unavailable; try again shortly' } } };
+  }
+  if (isUniqueViolation(err)) {
+    return { status: 409, body: { error: { code: 'CONFLICT', message: 'that already exists' } } };
+  }
+  logger?.error('unhandled error in request', { err, stack: err instanceof Error ? err.stack : undefined });
+  return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error' } } };
+}
+
+@Catch()
+export class ApiErrorFilter implements ExceptionFilter {
+  constructor(private readonly logger: Logger) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    if (host.getType() !== 'http') return;
+    const res = host.switchToHttp().getResponse<Response>();
+    const { status, body } = toErrorBody(exception, this.logger);
+    if (res.headersSent) return;
+    res.status(status).json(body);
+  }
+}

@@ -1,0 +1,109 @@
+import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
+import { DataSource, LessThan, MoreThan } from 'typeorm';
+import type { AppConfig } from '../config';
+import type { Logger } from '../common/logger';
+import { ClientEvent } from '../storage/entities';
+import { CONFIG, DATA_SOURCE, LOGGER } from '../tokens';
+import type { ClientEventFrame, ClientEventType } from './client-event.types';
+
+type Listener = (frame: ClientEventFrame) => void;
+
+/**
+ * The per-user event log behind the WebSocket stream: every event is stored (bounded by retention) and
+ * pushed to the user's live connections; a reconnecting client replays what it missed with `since`.
+ */
+@Injectable()
+export class ClientEventsService implements OnModuleDestroy {
+  private readonly listeners = new Map<string, Set<Listener>>();
+  private lastAt = 0;
+  private readonly pruneTimer: NodeJS.Timeout;
+  // Writes of one user are chained so that `at` order equals insertion order.
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    @Inject(CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.pruneTimer = setInterval(() => void this.prune(), 10 * 60_000);
+    this.pruneTimer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.pruneTimer);
+  }
+
+  private get repo() {
+    return this.ds.getRepository(ClientEvent);
+  }
+
+  /** Strictly increasing millisecond stamps, so no two events share an `at`. */
+  private nextAt(): number {
+    this.lastAt = Math.max(Date.now(), this.lastAt + 1);
+    return this.lastAt;
+  }
+
+  async publish(userId: string, type: ClientEventType, data: unknown): Promise<ClientEventFrame> {
+    const run = this.chain.then(async () => {
+      const at = this.nextAt();
+      const row = await this.repo.save(this.repo.create({ userId, type, data: data as object, at }));
+      const frame: ClientEventFrame = { type, data, at: new Date(at).toISOString(), seq: row.seq };
+      for (const l of this.listeners.get(userId) ?? []) {
+        try {
+          l(frame);
+        } catch (err) {
+          this.logger.warn('event listener failed', { err });
+        }
+      }
+      return frame;
+    });
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  subscribe(userId: string, listener: Listener): () => void {
+    let set = this.listeners.get(userId);
+    if (!set) this.listeners.set(userId, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.listeners.delete(userId);
+    };
+  }
+
+  /**
+   * Events after `since` (an `at` as ISO time or epoch ms, or a `seq` prefixed `seq:`), oldest first, at most
+   * `replayLimit`; `truncated` says there are more: the client resumes from the last frame's `at`.
+   */
+  async replay(userId: string, since: string): Promise<{ frames: ClientEventFrame[]; truncated: boolean }> {
+    const limit = this.config.events.replayLimit;
+    let where;
+    if (since.startsWith('seq:')) {
+      const seq = Number(since.slice(4));
+      if (!Number.isSafeInteger(seq)) throw new RangeError('since=seq:N needs a whole number');
+      where = { userId, seq: MoreThan(seq) };
+    } else {
+      const at = /^\d+$/.test(since) ? Number(since) : Date.parse(since);
+      if (!Number.isFinite(at)) throw new RangeError('since must be the `at` of an event (ISO 8601 time or epoch ms)');
+      where = { userId, at: MoreThan(at) };
+    }
+    const rows = await this.repo.find({ where, order: { seq: 'ASC' }, take: limit + 1 });
+    const truncated = rows.length > limit;
+    const frames = rows.slice(0, limit).map((r) => ({
+      type: r.type as ClientEventType,
+      data: r.data,
+      at: new Date(r.at).toISOString(),
+      seq: r.seq,
+    }));
+    return { frames, truncated };
+  }
+
+  async prune(): Promise<void> {
+    try {
+      const cutoff = Date.now() - this.config.events.retentionHours * 3600_000;
+      await this.repo.delete({ at: LessThan(cutoff) });
+    } catch (err) {
+      this.logger.warn('could not prune old client events', { err });
+    }
+  }
+}

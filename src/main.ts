@@ -1,0 +1,150 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { WsAdapter } from '@nestjs/platform-ws';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { AccountsService } from './accounts/accounts.service';
+import { AuthService } from './api/auth/auth.service';
+import { toErrorBody } from './api/error.filter';
+import { MetricsService } from './api/health/metrics.service';
+import { apiValidationPipe } from './api/validation';
+import { AppModule, type GatewayInfrastructure } from './app.module';
+import { createLogger, type Logger } from './common/logger';
+import { NestLoggerBridge } from './common/nest-logger';
+import type { AppConfig } from './config';
+import { createQueue, type QueuePort } from './queue';
+import { loadAdapters } from './registry/adapter-loader';
+import { AdapterRegistry } from './registry/adapter-registry';
+import { openDatabase, type StorageConfig } from './storage';
+import { SecretBox, loadOrCreateKeyFile } from './storage/secret-box';
+
+/** A boot failure an operator must fix (bad adapter, bad declared account): the CLI exits 2 with it. */
+export class BootError extends Error {
+  override name = 'BootError';
+}
+
+export interface RunningGateway {
+  url: string;
+  port: number;
+  app: NestExpressApplication;
+  close(): Promise<void>;
+}
+
+export function storageConfigOf(config: AppConfig): StorageConfig {
+  return config.database.url ? { kind: 'postgres', url: config.database.url } : { kind: 'sqlite', path: config.database.sqlitePath };
+}
+
+export function openQueue(config: AppConfig, logger: Logger): QueuePort {
+  const backoff = { baseMs: config.queue.backoffBaseMs, maxMs: config.queue.backoffMaxMs };
+  return config.queue.redisUrl
+    ? createQueue({ kind: 'redis', url: config.queue.redisUrl }, { backoff, maxAttempts: config.queue.maxAttempts, logger })
+    : createQueue({ kind: 'embedded', path: config.queue.embeddedPath }, { backoff, maxAttempts: config.queue.maxAttempts, logger });
+}
+
+export function secretBoxOf(config: AppConfig): SecretBox {
+  return SecretBox.fromBase64Key(config.security.secretKey ?? loadOrCreateKeyFile(config.dataDir));
+}
+
+/**
+ * Starts the whole gateway: storage (migrated), queue, adapters, then the HTTP/WebSocket server. Anything
+ * an operator must fix stops the boot with a message that names it.
+ */
+export async function startGateway(config: AppConfig, opts: { logger?: Logger } = {}): Promise<RunningGateway> {
+  const logger = opts.logger ?? createLogger(config.log);
+  const opened: { close(): Promise<unknown> }[] = [];
+  try {
+    const dataSource = await openDatabase(storageConfigOf(config), { migrate: true });
+    opened.push({ close: () => dataSource.destroy() });
+    const secretBox = secretBoxOf(config);
+    const queue = openQueue(config, logger.child({ component: 'queue' }));
+    opened.push(queue);
+    let registry: AdapterRegistry;
+    try {
+      registry = new AdapterRegistry(
+        await loadAdapters(config.adapters, { logger: logger.child({ component: 'registry' }) }),
+      );
+    } catch (err) {
+      throw new BootError(err instanceof Error ? err.message : String(err));
+    }
+    const infra: GatewayInfrastructure = { config, dataSource, queue, registry, secretBox, logger };
+
+    const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(infra), {
+      bodyParser: false,
+      logger: new NestLoggerBridge(logger.child({ component: 'nest' })),
+      abortOnError: false,
+    });
+    opened.unshift({ close: () => app.close() });
+    app.set('trust proxy', config.server.trustProxy ?? false);
+    app.disable('x-powered-by');
+
+    const metrics = app.get(MetricsService);
+    app.use((req: Request, res: Response, next: NextFunction) => {
+      const end = metrics.httpDuration.startTimer();
+      res.on('finish', () => {
+        const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+        metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
+        end({ method: req.method, route });
+      });
+      next();
+    });
+    app.use(express.json({ limit: config.server.bodyLimitBytes, strict: true, type: ['application/json', 'application/*+json'] }));
+    // body-parser failures (bad JSON, too large) never reach Nest's filter: answer them in our shape here.
+    app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+      if (res.headersSent) return next(err);
+      const { status, body } = toErrorBody(err, logger);
+      res.status(status).json(body);
+    });
+    app.useGlobalPipes(apiValidationPipe());
+    app.useWebSocketAdapter(new WsAdapter(app));
+    app.enableShutdownHooks();
+
+    const doc = SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('Switchboard')
+        .setDescription('One buddy list, one inbox and one call button across IRC, XMPP, Matrix and SIP.')
+        .setVersion(readVersion())
+        .addBearerAuth()
+        .build(),
+    );
+    SwaggerModule.setup('api/docs', app, doc, { jsonDocumentUrl: 'api/docs-json' });
+
+    const accounts = app.get(AccountsService);
+    const problems = await accounts.validateConfigAccounts();
+    if (problems.length) throw new BootError(`accounts in the config file are invalid:\n  - ${problems.join('\n  - ')}`);
+
+    await app.get(AuthService).ensureFirstAdmin();
+    await app.listen(config.server.port, config.server.host);
+    await accounts.startAll();
+
+    const port = (app.getHttpServer().address() as AddressInfo).port;
+    const url = `http://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}:${port}`;
+    logger.info(`Switchboard is listening on ${url} (API docs at ${url}/api/docs)`, {
+      mode: config.mode,
+      adapters: registry.list().map((a) => a.id),
+    });
+    return {
+      url,
+      port,
+      app,
+      close: async () => {
+        for (const o of opened) await o.close().catch((e: unknown) => logger.warn('error while closing', { err: e }));
+      },
+    };
+  } catch (err) {
+    for (const o of opened) await o.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+function readVersion(): string {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require(path.resolve(__dirname, '../../package.json')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}

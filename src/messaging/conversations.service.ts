@@ -1,0 +1,89 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { AccountsService } from '../accounts/accounts.service';
+import { ApiError } from '../api/api-error';
+import { isRoomsCapable, RemoteUserId, type RoomSummary } from '../sdk';
+import { Account, Conversation, Endpoint } from '../storage/entities';
+import { insertRow, patch } from '../common/db';
+import { DATA_SOURCE } from '../tokens';
+import { iso } from '../common/time';
+
+@Injectable()
+export class ConversationsService {
+  constructor(
+    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    private readonly accounts: AccountsService,
+  ) {}
+
+  async list(ownerId: string) {
+    const rows = await this.ds.getRepository(Conversation).find({ where: { ownerId } });
+    const accounts = new Map(
+      (await this.ds.getRepository(Account).find({ where: { ownerId } })).map((a) => [a.id, a.adapterId]),
+    );
+    return rows
+      .map((c) => ({
+        id: c.id,
+        accountId: c.accountId,
+        network: accounts.get(c.accountId) ?? 'unknown',
+        kind: c.kind,
+        title: c.title ?? c.remoteId,
+        address: c.remoteId,
+        unread: c.unread,
+        lastMessageAt: c.lastMessageAt,
+      }))
+      .sort((a, b) => (b.lastMessageAt ?? 0) - (a.lastMessageAt ?? 0))
+      .map((c) => ({ ...c, lastMessageAt: iso(c.lastMessageAt) ?? null }));
+  }
+
+  async open(ownerId: string, input: { endpointId?: string; accountId?: string; address?: string }) {
+    let accountId: string;
+    let summary: RoomSummary;
+    if (input.endpointId) {
+      const ep = await this.ds.getRepository(Endpoint).findOne({ where: { id: input.endpointId, ownerId } });
+      if (!ep) throw ApiError.notFound('endpoint');
+      accountId = ep.accountId;
+      const client = this.connectedRoomsClient(accountId);
+      summary = await client.openDirect(RemoteUserId(ep.address));
+    } else if (input.accountId && input.address) {
+      const account = await this.accounts.owned(ownerId, input.accountId);
+      accountId = account.id;
+      const client = this.connectedRoomsClient(accountId);
+      summary = await client.joinRoom(input.address);
+    } else {
+      throw ApiError.validation('send either {endpointId} or {accountId, address}', [{ field: 'endpointId' }]);
+    }
+    const repo = this.ds.getRepository(Conversation);
+    let conv = await repo.findOne({ where: { accountId, remoteId: summary.roomId } });
+    if (!conv) {
+      conv = repo.create({
+        id: randomUUID(),
+        ownerId,
+        accountId,
+        remoteId: summary.roomId,
+        kind: summary.kind,
+        title: summary.title ?? summary.roomId,
+        topic: null,
+        peerEndpointId: input.endpointId ?? null,
+        unread: 0,
+        lastMessageAt: null,
+        createdAt: Date.now(),
+      });
+      try {
+        await insertRow(this.ds.manager, Conversation, conv);
+      } catch {
+        // Ingest created it meanwhile (the join echoed back): use that one.
+        conv = await repo.findOneOrFail({ where: { accountId, remoteId: summary.roomId } });
+      }
+    }
+    return { id: conv.id, accountId, kind: conv.kind, title: conv.title, address: conv.remoteId };
+  }
+
+  private connectedRoomsClient(accountId: string) {
+    const client = this.accounts.supervisor.client(accountId);
+    if (!client || client.status.state !== 'connected')
+      throw ApiError.conflict('the account is not connected; try again when it is');
+    if (!isRoomsCapable(client)) throw ApiError.badRequest('this network cannot open conversations from the gateway');
+    return client;
+  }
+}

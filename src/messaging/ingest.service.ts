@@ -1,0 +1,344 @@
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { createHash, randomUUID } from 'node:crypto';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { AppConfig } from '../config';
+import type { Logger } from '../common/logger';
+import { ClientEventsService } from '../events/client-events.service';
+import type { QueuePort } from '../queue';
+import { toHtml, toPlainText, type RemoteEvent, type RemoteEventOf } from '../sdk';
+import {
+  Conversation,
+  Endpoint,
+  Message,
+  MessageRemoteId,
+  Person,
+} from '../storage/entities';
+import { insertRow, patch } from '../common/db';
+import { CONFIG, DATA_SOURCE, LOGGER, QUEUE } from '../tokens';
+import { iso, toMs } from '../common/time';
+import { INGEST_QUEUE, type AccountRef } from './queues';
+
+interface IngestJob {
+  account: AccountRef;
+  event: RemoteEvent;
+}
+
+/** The durable dedupe key of an event: a message is the same message however often the network repeats it. */
+export function ingestJobId(accountId: string, event: RemoteEvent): string {
+  switch (event.type) {
+    case 'message':
+      return `msg:${accountId}:${event.roomId}:${event.messageId}`;
+    case 'message.edit':
+      return `edit:${accountId}:${event.roomId}:${event.editId ?? hash(event.messageId + '\0' + event.text + event.at)}`;
+    case 'message.redact':
+      return `redact:${accountId}:${event.roomId}:${event.messageId}`;
+    default:
+      return `${event.type}:${accountId}:${randomUUID()}`;
+  }
+}
+
+function hash(s: string): string {
+  return createHash('sha256').update(s).digest('hex').slice(0, 32);
+}
+
+/** Per-conversation ordering: events of one room go through one group; account-wide events share another. */
+function groupOf(accountId: string, event: RemoteEvent): string {
+  return 'roomId' in event && event.roomId ? `${accountId}:${event.roomId}` : `${accountId}:*`;
+}
+
+/**
+ * The one entry point for everything that arrives from a network (architecture: RemoteEvent → ingest
+ * queue). `accept` resolves once the event is durably queued; the worker turns it into stored state
+ * and client events, idempotently (redelivery after a crash changes nothing).
+ */
+@Injectable()
+export class IngestService implements OnApplicationBootstrap {
+  constructor(
+    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    @Inject(QUEUE) private readonly queue: QueuePort,
+    @Inject(CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly events: ClientEventsService,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.queue.process<IngestJob>(INGEST_QUEUE, (job) => this.handle(job.data), {
+      concurrency: this.config.queue.concurrency,
+    });
+  }
+
+  async accept(account: AccountRef, event: RemoteEvent): Promise<void> {
+    if (event.type === 'connection.state') return; // the supervisor records states directly
+    await this.queue.enqueue<IngestJob>(INGEST_QUEUE, {
+      id: ingestJobId(account.accountId, event),
+      group: groupOf(account.accountId, event),
+      data: { account, event },
+    });
+  }
+
+  async handle({ account, event }: IngestJob): Promise<void> {
+    switch (event.type) {
+      case 'connection.state':
+        return;
+      case 'message':
+        return this.onMessage(account, event);
+      case 'message.edit':
+        return this.onEdit(account, event);
+      case 'message.redact':
+        return this.onRedact(account, event);
+      case 'presence':
+        return this.onPresence(account, event);
+      case 'contact.upsert':
+        return this.onContact(account, event);
+      case 'contact.remove':
+        await this.ds.getRepository(Endpoint).update(
+          { accountId: account.accountId, address: event.userId },
+          { presenceState: 'offline' },
+        );
+        return;
+      case 'room.upsert':
+        await this.ds.transaction(async (m) => {
+          const conv = await this.conversation(m, account, event.roomId, event.kind, event.title);
+          await m.update(Conversation, { id: conv.id }, { title: event.title ?? conv.title, topic: event.topic ?? conv.topic, kind: event.kind });
+          await this.events.publish(account.ownerId, 'conversation.updated', { id: conv.id, accountId: account.accountId, title: event.title ?? conv.title, kind: event.kind });
+        });
+        return;
+      case 'typing':
+        await this.events.publish(account.ownerId, 'typing', {
+          accountId: account.accountId,
+          roomId: event.roomId,
+          userId: event.userId,
+          typing: event.typing,
+        });
+        return;
+      case 'receipt':
+        return this.onReceipt(account, event);
+      case 'reaction':
+      case 'room.member':
+      case 'room.left':
+      case 'contact.request':
+      case 'call.signal':
+        // Carried to clients as they are; the roster, bridge and voice issues give them their own state.
+        this.logger.debug('event passed through', { type: event.type, account: account.accountId });
+        return;
+    }
+  }
+
+  private async conversation(
+    m: EntityManager,
+    account: AccountRef,
+    roomId: string,
+    kind: 'direct' | 'group' = 'group',
+    title?: string,
+  ): Promise<Conversation> {
+    const found = await m.findOne(Conversation, { where: { accountId: account.accountId, remoteId: roomId } });
+    if (found) return found;
+    const conv = m.create(Conversation, {
+      id: randomUUID(),
+      ownerId: account.ownerId,
+      accountId: account.accountId,
+      remoteId: roomId,
+      kind,
+      title: title ?? roomId,
+      topic: null,
+      peerEndpointId: null,
+      unread: 0,
+      lastMessageAt: null,
+      createdAt: Date.now(),
+    });
+    await insertRow(m, Conversation, conv);
+    return conv;
+  }
+
+  private async endpoint(
+    m: EntityManager,
+    account: AccountRef,
+    address: string,
+    displayName?: string,
+  ): Promise<Endpoint> {
+    const found = await m.findOne(Endpoint, { where: { accountId: account.accountId, address } });
+    if (found) {
+      if (displayName && displayName !== found.displayName) {
+        await m.update(Endpoint, { id: found.id }, { displayName });
+        found.displayName = displayName;
+      }
+      return found;
+    }
+    const now = Date.now();
+    // Every new endpoint starts as its own person; merging people is the roster's job (and the user's).
+    const person = m.create(Person, { id: randomUUID(), ownerId: account.ownerId, displayName: displayName ?? address, createdAt: now, updatedAt: now });
+    await insertRow(m, Person, person);
+    const ep = m.create(Endpoint, {
+      id: randomUUID(),
+      ownerId: account.ownerId,
+      accountId: account.accountId,
+      personId: person.id,
+      network: account.network,
+      address,
+      displayName: displayName ?? null,
+      presenceState: 'unknown',
+      presenceStatus: null,
+      presenceSince: null,
+      capabilities: {},
+      hints: {},
+      lastActiveAt: null,
+    });
+    await insertRow(m, Endpoint, ep);
+    return ep;
+  }
+
+  private async onMessage(account: AccountRef, e: RemoteEventOf<'message'>): Promise<void> {
+    const published = await this.ds.transaction(async (m) => {
+      // Seen before (reconnect, backfill, echo): nothing to do.
+      const known = await m.findOne(MessageRemoteId, {
+        where: { accountId: account.accountId, roomId: e.roomId, remoteId: e.messageId },
+      });
+      if (known) return undefined;
+      const conv = await this.conversation(m, account, e.roomId, e.roomKind ?? 'group');
+      // Our own send coming back (echo-message, carbons, sync): link it to the stored message.
+      if (e.transactionId) {
+        const mine = await m.findOne(Message, { where: { transactionId: e.transactionId } });
+        if (mine) {
+          await insertRow(m, MessageRemoteId, { id: randomUUID(), messageId: mine.id, accountId: account.accountId, roomId: e.roomId, remoteId: e.messageId, createdAt: Date.now() });
+          return undefined;
+        }
+      }
+      const sender = e.sender.self ? undefined : await this.endpoint(m, account, e.sender.userId, e.sender.displayName);
+      const text = e.formatted ? toPlainText(e.formatted) : e.text;
+      const msg = m.create(Message, {
+        id: randomUUID(),
+        ownerId: account.ownerId,
+        conversationId: conv.id,
+        senderEndpointId: sender?.id ?? null,
+        senderName: e.sender.displayName ?? e.sender.userId,
+        self: e.sender.self === true,
+        kind: e.kind,
+        text: text || e.text,
+        html: e.formatted ? toHtml(e.formatted) : null,
+        replyToId: null,
+        editedAt: null,
+        deleted: false,
+        attachments: e.attachments ?? null,
+        sentAt: toMs(e.at),
+        status: 'delivered',
+        failReason: null,
+        clientId: null,
+        transactionId: `in:${randomUUID()}`,
+        origin: null,
+      });
+      if (e.replyTo) {
+        const ref = await m.findOne(MessageRemoteId, { where: { accountId: account.accountId, roomId: e.roomId, remoteId: e.replyTo } });
+        msg.replyToId = ref?.messageId ?? null;
+      }
+      await insertRow(m, Message, msg);
+      await insertRow(m, MessageRemoteId, { id: randomUUID(), messageId: msg.id, accountId: account.accountId, roomId: e.roomId, remoteId: e.messageId, createdAt: Date.now() });
+      await m.update(Conversation, { id: conv.id }, {
+        lastMessageAt: toMs(e.at),
+        unread: e.sender.self ? conv.unread : conv.unread + 1,
+      });
+      return { msg, conv };
+    });
+    if (published) {
+      await this.events.publish(account.ownerId, 'message.received', messageView(published.msg));
+      await this.events.publish(account.ownerId, 'conversation.updated', {
+        id: published.conv.id,
+        accountId: account.accountId,
+        lastMessageAt: e.at,
+      });
+    }
+  }
+
+  private async findByRemote(m: EntityManager, account: AccountRef, roomId: string, remoteId: string) {
+    const ref = await m.findOne(MessageRemoteId, { where: { accountId: account.accountId, roomId, remoteId } });
+    return ref ? m.findOne(Message, { where: { id: ref.messageId } }) : null;
+  }
+
+  private async onEdit(account: AccountRef, e: RemoteEventOf<'message.edit'>): Promise<void> {
+    const updated = await this.ds.transaction(async (m) => {
+      const msg = await this.findByRemote(m, account, e.roomId, e.messageId);
+      if (!msg) return undefined;
+      // Only the original sender may edit a message: a correction naming someone else's id is ignored.
+      const sender = msg.senderEndpointId ? await m.findOne(Endpoint, { where: { id: msg.senderEndpointId } }) : null;
+      const sameSender = msg.self ? e.sender.self === true : sender?.address === e.sender.userId;
+      if (!sameSender) {
+        this.logger.warn('edit refused: the editor is not the original sender', { account: account.accountId, messageId: e.messageId });
+        return undefined;
+      }
+      const text = e.formatted ? toPlainText(e.formatted) : e.text;
+      await m.update(Message, { id: msg.id }, { text, html: e.formatted ? toHtml(e.formatted) : null, editedAt: toMs(e.at) });
+      return { ...msg, text, editedAt: toMs(e.at) };
+    });
+    if (updated) await this.events.publish(account.ownerId, 'message.updated', messageView(updated));
+  }
+
+  private async onRedact(account: AccountRef, e: RemoteEventOf<'message.redact'>): Promise<void> {
+    const updated = await this.ds.transaction(async (m) => {
+      const msg = await this.findByRemote(m, account, e.roomId, e.messageId);
+      if (!msg || msg.deleted) return undefined;
+      await m.update(Message, { id: msg.id }, { deleted: true, text: '', html: null });
+      return { ...msg, deleted: true, text: '', html: null };
+    });
+    if (updated) await this.events.publish(account.ownerId, 'message.updated', messageView(updated));
+  }
+
+  private async onReceipt(account: AccountRef, e: RemoteEventOf<'receipt'>): Promise<void> {
+    const msg = await this.findByRemote(this.ds.manager, account, e.roomId, e.messageId);
+    if (!msg || !msg.self || msg.status === 'delivered') return;
+    await this.ds.getRepository(Message).update({ id: msg.id }, { status: 'delivered' });
+    await this.events.publish(account.ownerId, 'message.status', { id: msg.id, conversationId: msg.conversationId, status: 'delivered' });
+  }
+
+  private async onPresence(account: AccountRef, e: RemoteEventOf<'presence'>): Promise<void> {
+    const ep = await this.ds.transaction((m) => this.endpoint(m, account, e.userId));
+    await this.ds.getRepository(Endpoint).update(
+      { id: ep.id },
+      {
+        presenceState: e.presence.state,
+        presenceStatus: e.presence.status ?? null,
+        presenceSince: toMs(e.presence.since ?? e.at),
+        lastActiveAt: e.presence.state === 'offline' ? ep.lastActiveAt : toMs(e.at),
+      },
+    );
+    await this.events.publish(account.ownerId, 'presence.changed', {
+      endpointId: ep.id,
+      personId: ep.personId,
+      accountId: account.accountId,
+      address: e.userId,
+      presence: e.presence,
+    });
+  }
+
+  private async onContact(account: AccountRef, e: RemoteEventOf<'contact.upsert'>): Promise<void> {
+    const ep = await this.ds.transaction((m) => this.endpoint(m, account, e.userId, e.displayName));
+    await this.ds.getRepository(Endpoint).update(
+      { id: ep.id },
+      patch<Endpoint>({
+        hints: (e.hints as Record<string, unknown> | undefined) ?? ep.hints,
+        capabilities: { ...ep.capabilities, ...(e.capabilities ?? {}) },
+      }),
+    );
+    await this.events.publish(account.ownerId, 'contact.updated', {
+      endpointId: ep.id,
+      personId: ep.personId,
+      accountId: account.accountId,
+      address: e.userId,
+      displayName: e.displayName,
+    });
+  }
+}
+
+export function messageView(m: Message) {
+  return {
+    id: m.id,
+    conversationId: m.conversationId,
+    sender: { endpointId: m.senderEndpointId ?? undefined, displayName: m.senderName, self: m.self },
+    text: m.text,
+    html: m.html ?? undefined,
+    replyTo: m.replyToId ?? undefined,
+    editedAt: iso(m.editedAt),
+    deleted: m.deleted || undefined,
+    attachments: m.attachments ?? undefined,
+    sentAt: iso(m.sentAt),
+    status: m.status,
+  };
+}

@@ -1,0 +1,192 @@
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { AccountsService } from '../accounts/accounts.service';
+import { ApiError } from '../api/api-error';
+import { MetricsService } from '../api/health/metrics.service';
+import type { AppConfig } from '../config';
+import type { Logger } from '../common/logger';
+import { ClientEventsService } from '../events/client-events.service';
+import type { QueuePort } from '../queue';
+import { RemoteMessageId, RemoteRoomId, TransactionId, fromHtml, isSendError } from '../sdk';
+import { Account, Conversation, Message, MessageRemoteId } from '../storage/entities';
+import { insertRow, patch } from '../common/db';
+import { CONFIG, DATA_SOURCE, LOGGER, QUEUE } from '../tokens';
+import type { Job } from '../queue';
+import { messageView } from './ingest.service';
+import { OUTBOX_QUEUE } from './queues';
+
+interface OutboxJob {
+  messageId: string;
+}
+
+/** A send that waits in the outbox for its account: writes while disconnected are queued, never dropped. */
+class AccountNotConnected extends Error {}
+
+/**
+ * The durable outbox. A message is stored `queued` and its job enqueued before the API answers 202; the
+ * job is retried with backoff until the network takes it or refuses it for good. A boot-time sweep
+ * re-enqueues any `queued` message whose job was lost between the two writes (enqueue dedupes by id).
+ */
+@Injectable()
+export class OutboxService implements OnApplicationBootstrap {
+  constructor(
+    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    @Inject(QUEUE) private readonly queue: QueuePort,
+    @Inject(CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly accounts: AccountsService,
+    private readonly events: ClientEventsService,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.sweep();
+    await this.queue.process<OutboxJob>(OUTBOX_QUEUE, (job) => this.deliver(job.data.messageId), {
+      concurrency: this.config.queue.concurrency,
+    });
+  }
+
+  async sweep(): Promise<number> {
+    const queued = await this.ds
+      .getRepository(Message)
+      .find({ where: { status: 'queued' }, select: { id: true, conversationId: true }, order: { sentAt: 'ASC' } });
+    for (const m of queued) await this.enqueue(m.id, m.conversationId);
+    if (queued.length) this.logger.info('outbox sweep re-enqueued queued messages', { count: queued.length });
+    return queued.length;
+  }
+
+  private enqueue(messageId: string, conversationId: string) {
+    return this.queue.enqueue<OutboxJob>(OUTBOX_QUEUE, {
+      id: `send:${messageId}`,
+      group: conversationId,
+      data: { messageId },
+      // Retryable failures (disconnected, rate limited) keep trying with capped backoff: about a week.
+      maxAttempts: 10_000,
+    });
+  }
+
+  async submit(
+    ownerId: string,
+    conversationId: string,
+    input: { text: string; html?: string; replyTo?: string; clientId?: string },
+  ): Promise<{ id: string; status: string }> {
+    const conv = await this.ds.getRepository(Conversation).findOne({ where: { id: conversationId, ownerId } });
+    if (!conv) throw ApiError.notFound('conversation');
+    const repo = this.ds.getRepository(Message);
+    if (input.clientId) {
+      const dup = await repo.findOne({ where: { conversationId, clientId: input.clientId } });
+      if (dup) return { id: dup.id, status: dup.status };
+    }
+    if (input.replyTo && !(await repo.exist({ where: { id: input.replyTo, conversationId } })))
+      throw ApiError.validation('replyTo names no message of this conversation', [{ field: 'replyTo' }]);
+    const account = await this.ds.getRepository(Account).findOne({ where: { id: conv.accountId } });
+    const msg = repo.create({
+      id: randomUUID(),
+      ownerId,
+      conversationId,
+      senderEndpointId: null,
+      senderName: account?.label ?? 'me',
+      self: true,
+      kind: 'text',
+      text: input.text,
+      html: input.html ?? null,
+      replyToId: input.replyTo ?? null,
+      editedAt: null,
+      deleted: false,
+      attachments: null,
+      sentAt: Date.now(),
+      status: 'queued',
+      failReason: null,
+      clientId: input.clientId ?? null,
+      transactionId: randomUUID(),
+      origin: null,
+    });
+    try {
+      await insertRow(this.ds.manager, Message, msg);
+    } catch (err) {
+      // Two requests with one clientId raced: the first one's message is the answer.
+      if (input.clientId) {
+        const dup = await repo.findOne({ where: { conversationId, clientId: input.clientId } });
+        if (dup) return { id: dup.id, status: dup.status };
+      }
+      throw err;
+    }
+    await this.enqueue(msg.id, conversationId);
+    await this.events.publish(ownerId, 'message.status', { id: msg.id, conversationId, status: 'queued' });
+    return { id: msg.id, status: msg.status };
+  }
+
+  /** The outbox worker: send one message through its account's client. Idempotent by message id. */
+  async deliver(messageId: string): Promise<void> {
+    const repo = this.ds.getRepository(Message);
+    const msg = await repo.findOne({ where: { id: messageId } });
+    if (!msg || msg.status !== 'queued') return; // sent already (a redelivered job) or deleted
+    const conv = await this.ds.getRepository(Conversation).findOne({ where: { id: msg.conversationId } });
+    if (!conv) return;
+    const account = await this.ds.getRepository(Account).findOne({ where: { id: conv.accountId } });
+    if (!account) return this.fail(msg, 'the account was removed');
+    const client = this.accounts.supervisor.client(account.id);
+    if (!client || client.status.state !== 'connected') {
+      this.metrics.outboxSends.inc({ adapter: account.adapterId, outcome: 'retry' });
+      throw new AccountNotConnected(`account ${account.id} is not connected; the message waits in the outbox`);
+    }
+    let replyTo: RemoteMessageId | undefined;
+    if (msg.replyToId) {
+      const ref = await this.ds
+        .getRepository(MessageRemoteId)
+        .findOne({ where: { messageId: msg.replyToId, accountId: account.id } });
+      if (ref) replyTo = RemoteMessageId(ref.remoteId);
+    }
+    try {
+      const result = await client.send({
+        roomId: RemoteRoomId(conv.remoteId),
+        transactionId: TransactionId(msg.transactionId),
+        kind: msg.kind as 'text' | 'notice' | 'emote',
+        text: msg.text,
+        formatted: msg.html ? fromHtml(msg.html) : undefined,
+        replyTo,
+      });
+      await this.ds.transaction(async (m) => {
+        for (const rid of result.messageIds) {
+          const exists = await m.findOne(MessageRemoteId, { where: { accountId: account.id, roomId: conv.remoteId, remoteId: rid } });
+          if (!exists)
+            await insertRow(m, MessageRemoteId, { id: randomUUID(), messageId: msg.id, accountId: account.id, roomId: conv.remoteId, remoteId: rid, createdAt: Date.now() });
+        }
+        await m.update(Message, { id: msg.id }, { status: 'sent' });
+        await m.update(Conversation, { id: conv.id }, { lastMessageAt: msg.sentAt });
+      });
+      this.metrics.outboxSends.inc({ adapter: account.adapterId, outcome: 'sent' });
+      await this.events.publish(msg.ownerId, 'message.status', { id: msg.id, conversationId: msg.conversationId, status: 'sent' });
+    } catch (err) {
+      if (isSendError(err) && !err.retryable) return this.fail(msg, err.message);
+      this.metrics.outboxSends.inc({ adapter: account.adapterId, outcome: 'retry' });
+      throw err;
+    }
+  }
+
+  private async fail(msg: Message, reason: string): Promise<void> {
+    await this.ds.getRepository(Message).update({ id: msg.id }, { status: 'failed', failReason: reason });
+    this.metrics.outboxSends.inc({ adapter: 'unknown', outcome: 'failed' });
+    await this.events.publish(msg.ownerId, 'message.status', { id: msg.id, conversationId: msg.conversationId, status: 'failed', reason });
+  }
+
+  async list(ownerId: string, conversationId: string, before: string | undefined, limit: number) {
+    const conv = await this.ds.getRepository(Conversation).findOne({ where: { id: conversationId, ownerId } });
+    if (!conv) throw ApiError.notFound('conversation');
+    const qb = this.ds
+      .getRepository(Message)
+      .createQueryBuilder('m')
+      .where('m.conversationId = :id', { id: conversationId })
+      .orderBy('m.sentAt', 'DESC')
+      .addOrderBy('m.id', 'DESC')
+      .take(limit);
+    if (before) {
+      const ref = await this.ds.getRepository(Message).findOne({ where: { id: before, conversationId } });
+      if (!ref) throw ApiError.validation('before names no message of this conversation', [{ field: 'before' }]);
+      qb.andWhere('m.sentAt < :at', { at: ref.sentAt });
+    }
+    const rows = await qb.getMany();
+    return rows.reverse().map(messageView);
+  }
+}
