@@ -15,11 +15,8 @@ export const TABLE_END = '<!-- END GENERATED: config keys -->';
 const REGENERATE = 'node scripts/gen-config-schema.js';
 
 export function renderJsonSchema(): string {
-  const schema = {
-    $id: 'https://switchboard.invalid/config/switchboard.schema.json',
-    title: 'Switchboard configuration (config/switchboard.yaml)',
-    ...configJsonSchema(),
-  };
+  const { $schema, ...rest } = configJsonSchema() as Record<string, unknown>;
+  const schema = { $schema, title: 'Switchboard configuration (config/switchboard.yaml)', ...rest };
   return `${JSON.stringify(schema, null, 2)}\n`;
 }
 
@@ -51,7 +48,27 @@ export function injectKeyTable(doc: string): string {
   const end = doc.indexOf(TABLE_END);
   if (begin < 0 || end < begin)
     throw new Error(`${DOCS_FILE} lacks the markers ${TABLE_BEGIN} … ${TABLE_END}`);
-  return `${doc.slice(0, begin + TABLE_BEGIN.length)}\n\n${renderKeyTable()}\n\n${doc.slice(end)}`;
+  const block = ['### Environment variables', renderEnvTable(), '### Keys', renderKeyTable()].join('\n\n');
+  return `${doc.slice(0, begin + TABLE_BEGIN.length)}\n\n${block}\n\n${doc.slice(end)}`;
+}
+
+/** Every environment variable the loader reads, and the key each one overrides. */
+export function renderEnvTable(): string {
+  const rows = [
+    [
+      '`SWITCHBOARD_CONFIG`',
+      'the config file itself',
+      'Path of the YAML file (relative to the working directory). Default: config/switchboard.yaml when it exists, else no file.',
+    ],
+    ...configKeys()
+      .filter((k) => k.env !== undefined)
+      .map((k) => [`\`${k.env!}\``, `\`${k.path}\``, escapeHtml(k.description)]),
+  ];
+  return [
+    '| Variable | Overrides | Meaning |',
+    '| --- | --- | --- |',
+    ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
+  ].join('\n');
 }
 
 function secretNote(k: ConfigKeyDoc): string {
@@ -110,7 +127,7 @@ function renderKey(k: ConfigKeyDoc, all: readonly ConfigKeyDoc[], depth: number,
     for (const child of childrenOf(k, all)) renderKey(child, all, depth + 1, out);
     return;
   }
-  out.push(...comment(facts(k), pad));
+  out.push(...facts(k, pad));
   if (k.kind === 'list' && k.children.length > 0) {
     out.push(`${pad}# Each entry:`);
     for (const child of childrenOf(k, all)) renderEntryField(child, all, `${pad}#   `, out);
@@ -153,13 +170,22 @@ function childrenOf(k: ConfigKeyDoc, all: readonly ConfigKeyDoc[]): ConfigKeyDoc
   );
 }
 
-function facts(k: ConfigKeyDoc): string {
+/** Type, default, variable: wrapped between facts, so `Environment: PORT.` stays on one line. */
+function facts(k: ConfigKeyDoc, pad: string): string[] {
   const parts = [`Type: ${k.type}.`];
   const d = defaultWords(k, 'plain');
   parts.push(d === 'required' ? 'Required.' : d === 'unset' ? 'Default: unset.' : `Default: ${d}.`);
   if (k.env !== undefined) parts.push(`Environment: ${k.env}.`);
   if (k.sensitive !== undefined) parts.push(secretNote(k));
-  return parts.join(' ');
+  const width = WIDTH - pad.length - 2;
+  const lines: string[] = [];
+  for (const part of parts) {
+    const last = lines[lines.length - 1];
+    if (last !== undefined && last.length + 1 + part.length <= width)
+      lines[lines.length - 1] = `${last} ${part}`;
+    else lines.push(...wrap(part, width));
+  }
+  return lines.map((l) => `${pad}# ${l}`);
 }
 
 function comment(text: string, pad: string): string[] {

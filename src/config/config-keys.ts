@@ -73,7 +73,9 @@ export function configKeys(): readonly ConfigKeyDoc[] {
 /** The keys allowed under a schema path (`''` for the top level, `adapters[]` for an adapter entry). */
 export function allowedKeysAt(schemaPath: string): readonly string[] {
   if (schemaPath === '') return Object.keys(configJsonSchema().properties ?? {});
-  return configKeys().find((k) => k.path === schemaPath)?.children ?? [];
+  // An entry of a list has the keys the list documents as its children.
+  const owner = schemaPath.endsWith('[]') ? schemaPath.slice(0, -2) : schemaPath;
+  return configKeys().find((k) => k.path === owner)?.children ?? [];
 }
 
 export function keyAt(schemaPath: string): ConfigKeyDoc | undefined {

@@ -74,14 +74,23 @@ export function loadConfig(opts: LoadConfigOptions = {}): AppConfig {
     );
     throw new ConfigError(
       onePerLine.slice(0, 10).map((err) => {
-        const path = keyPathAtOffset(doc.contents, err.pos[0]);
-        const pos = lines.linePos(err.pos[0]);
+        // An unclosed quote or bracket is noticed later (often at the next key or the end of the
+        // file); the key it belongs to is the one before that point.
+        const unclosed = err.code === 'MISSING_CHAR' || /end with a/.test(err.message);
+        const at = unclosed ? lastContentBefore(text, err.pos[0]) : err.pos[0];
+        const path = keyPathAtOffset(doc.contents, at);
+        // Name a key, not a list position inside its value.
+        while (typeof path[path.length - 1] === 'number') path.pop();
+        const noticed = lines.linePos(err.pos[0]);
+        const keyPos = unclosed && path.length > 0 ? locate(doc, lines, path) : undefined;
+        const pos = keyPos ?? noticed;
+        const later = pos.line !== noticed.line ? ` (noticed at line ${noticed.line})` : '';
         return {
           file: shown,
           ...(path.length > 0 && { key: formatPath(path) }),
           line: pos.line,
           column: pos.col,
-          problem: `YAML syntax error: ${yamlErrorText(err.message)}`,
+          problem: `YAML syntax error: ${yamlErrorText(err.message)}${later}`,
         };
       }),
     );
@@ -248,16 +257,21 @@ function closest(word: string, candidates: readonly string[]): string | undefine
   return best?.c;
 }
 
+/** Edit distance counting a swap of neighbours as one edit (prot → port), as typos go. */
 function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
     for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      const row = d[i]!;
+      const up = d[i - 1]!;
+      row[j] = Math.min(up[j]! + 1, row[j - 1]! + 1, up[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        row[j] = Math.min(row[j]!, d[i - 2]![j - 2]! + 1);
     }
-    prev = cur;
   }
-  return prev[b.length]!;
+  return d[a.length]![b.length]!;
 }
 
 /** Values of secrets, and anything inside adapter options, are described by their type only. */
@@ -310,8 +324,12 @@ function crossCheck(
       }
       const path = typeof entry.path === 'string' && entry.path !== '' ? entry.path : undefined;
       const hasPackage = typeof entry.package === 'string' && entry.package !== '';
+      // A disabled adapter is not loaded, so its code need not be there.
+      const enabled = entry.enabled !== false;
       if (path !== undefined && hasPackage) {
         problems.push({ path: ['adapters', i], problem: 'give either path or package, not both' });
+      } else if (!enabled) {
+        // Nothing to find.
       } else if (path !== undefined) {
         const folder = resolve(cwd, path);
         if (!isDirectory(folder))
@@ -473,6 +491,12 @@ function keyPathAtOffset(node: unknown, offset: number): (string | number)[] {
     return chosen === undefined ? [] : [chosen, ...keyPathAtOffset(node.items[chosen], offset)];
   }
   return [];
+}
+
+function lastContentBefore(text: string, offset: number): number {
+  let i = Math.min(offset, text.length) - 1;
+  while (i > 0 && /\s/.test(text[i]!)) i--;
+  return Math.max(i, 0);
 }
 
 function rangeStart(node: unknown): number | undefined {

@@ -354,7 +354,7 @@ export const configSchema = z.strictObject({
     ],
   }),
   events: key(eventsSchema.prefault({}), { description: 'Client events over the WebSocket.' }),
-  log: key(logSchema.prefault({}), { description: 'Logging.' }),
+  log: key(logSchema.prefault({}), { description: 'What the gateway logs, and how.' }),
 });
 
 /** What the file may contain (before defaults). */
