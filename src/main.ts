@@ -16,10 +16,10 @@ import { createLogger, type Logger } from './common/logger';
 import { NestLoggerBridge } from './common/nest-logger';
 import type { AppConfig } from './config';
 import { createQueue, type QueuePort } from './queue';
-import { loadAdapters } from './registry/adapter-loader';
+import { loadAdapters, type AdapterSpec } from './registry/adapter-loader';
 import { AdapterRegistry } from './registry/adapter-registry';
 import { openDatabase, type StorageConfig } from './storage';
-import { SecretBox, loadOrCreateKeyFile } from './storage/secret-box';
+import { secretBoxFromEnvOrKeyFile, type SecretBox } from './storage/secret-box';
 
 /** A boot failure an operator must fix (bad adapter, bad declared account): the CLI exits 2 with it. */
 export class BootError extends Error {
@@ -38,14 +38,36 @@ export function storageConfigOf(config: AppConfig): StorageConfig {
 }
 
 export function openQueue(config: AppConfig, logger: Logger): QueuePort {
-  const backoff = { baseMs: config.queue.backoffBaseMs, maxMs: config.queue.backoffMaxMs };
+  const options = {
+    backoff: { baseMs: config.queue.backoffBaseMs, capMs: config.queue.backoffMaxMs },
+    defaultMaxAttempts: config.queue.maxAttempts,
+    logger: { log: (m: string) => logger.debug(m), warn: (m: string) => logger.warn(m), error: (m: string) => logger.error(m) },
+  };
   return config.queue.redisUrl
-    ? createQueue({ kind: 'redis', url: config.queue.redisUrl }, { backoff, maxAttempts: config.queue.maxAttempts, logger })
-    : createQueue({ kind: 'embedded', path: config.queue.embeddedPath }, { backoff, maxAttempts: config.queue.maxAttempts, logger });
+    ? createQueue({ kind: 'redis', url: config.queue.redisUrl }, options)
+    : createQueue({ kind: 'embedded', path: config.queue.embeddedPath }, options);
+}
+
+/** The config's adapter entries in the registry's words (disabled ones are not loaded at all). */
+export function adapterSpecsOf(config: AppConfig): AdapterSpec[] {
+  return config.adapters
+    .filter((a) => a.enabled)
+    .map((a) => ({
+      id: a.id,
+      options: a.options,
+      ...(a.kind === 'path' ? { path: a.path } : a.kind === 'package' ? { package: a.package } : {}),
+    }));
+}
+
+/** Adapters named by package are resolved from the config file's folder, the working directory and the project. */
+export function loadConfiguredAdapters(config: AppConfig, logger: Logger) {
+  const resolvePaths = [process.cwd(), path.resolve(__dirname, '..', '..')];
+  if (config.configFile) resolvePaths.unshift(path.dirname(config.configFile));
+  return loadAdapters(adapterSpecsOf(config), { logger, resolvePaths });
 }
 
 export function secretBoxOf(config: AppConfig): SecretBox {
-  return SecretBox.fromBase64Key(config.security.secretKey ?? loadOrCreateKeyFile(config.dataDir));
+  return secretBoxFromEnvOrKeyFile(config.security.secretKey, config.dataDir);
 }
 
 /**
@@ -63,9 +85,7 @@ export async function startGateway(config: AppConfig, opts: { logger?: Logger } 
     opened.push(queue);
     let registry: AdapterRegistry;
     try {
-      registry = new AdapterRegistry(
-        await loadAdapters(config.adapters, { logger: logger.child({ component: 'registry' }) }),
-      );
+      registry = new AdapterRegistry(await loadConfiguredAdapters(config, logger.child({ component: 'registry' })));
     } catch (err) {
       throw new BootError(err instanceof Error ? err.message : String(err));
     }

@@ -1,7 +1,6 @@
 import { ConfigError, loadConfig, type AppConfig } from '../config';
 import { createLogger } from '../common/logger';
-import { openQueue, secretBoxOf, storageConfigOf } from '../main';
-import { loadAdapters } from '../registry/adapter-loader';
+import { loadConfiguredAdapters, openQueue, secretBoxOf, storageConfigOf } from '../main';
 import { AdapterRegistry } from '../registry/adapter-registry';
 import { checkDatabase, openDatabase, pendingMigrations } from '../storage';
 
@@ -60,7 +59,7 @@ export async function runDoctor(out: (line: string) => void = (l) => process.std
   }
 
   try {
-    const registry = new AdapterRegistry(await loadAdapters(config.adapters, { logger }));
+    const registry = new AdapterRegistry(await loadConfiguredAdapters(config, logger));
     add(true, 'adapters', registry.list().map((a) => `${a.id} ${a.version}`).join(', ') || 'none configured');
     for (const [i, acc] of (config.accounts ?? []).entries()) {
       const res = await registry.validateAccountOptions(acc.adapter, acc.options);

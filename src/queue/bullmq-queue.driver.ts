@@ -122,6 +122,7 @@ export class BullmqQueueDriver implements QueuePort {
   private readonly producer: Redis;
   private workerConnection: Redis | null = null;
   private readonly queues = new Map<string, Queue>();
+  private readonly partitionsReady = new Map<string, Promise<void>>();
   private readonly workers = new Map<string, Worker[]>();
   private readonly stopping = new AbortController();
   private closing: Promise<void> | null = null;
@@ -189,6 +190,24 @@ export class BullmqQueueDriver implements QueuePort {
     return q;
   }
 
+  /**
+   * A partition runs one job at a time across the whole cluster: BullMQ's global concurrency (kept in Redis,
+   * checked against the active list when a worker fetches). It also keeps order across a crash: the dead
+   * worker's job stays `active` until stall detection puts it back at the front, and until then the
+   * partition fetches nothing. Set by producers and workers alike, before either touches the partition.
+   */
+  private partitionReady(name: string): Promise<void> {
+    let ready = this.partitionsReady.get(name);
+    if (!ready) {
+      ready = this.queueFor(name)
+        .setGlobalConcurrency(1)
+        .then(() => undefined);
+      ready.catch(() => this.partitionsReady.delete(name));
+      this.partitionsReady.set(name, ready);
+    }
+    return ready;
+  }
+
   async enqueue<T>(queue: string, job: JobSpec<T>): Promise<EnqueueResult> {
     const [result] = await this.enqueueMany(queue, [job]);
     return result!;
@@ -210,6 +229,7 @@ export class BullmqQueueDriver implements QueuePort {
     const now = Date.now();
     await Promise.all(
       [...byTarget].map(async ([name, items]) => {
+        if (name !== queue) await this.partitionReady(name);
         const q = this.queueFor(name);
         // addBulk is one MULTI per BullMQ queue: atomic per partition, in order.
         await q.addBulk(
@@ -279,12 +299,19 @@ export class BullmqQueueDriver implements QueuePort {
     }
     if (this.workers.has(queue))
       throw new QueueError('already-processing', `queue ${queue} is already being processed here`);
+    const workers: Worker<Envelope>[] = [];
+    this.workers.set(queue, workers);
     if (!this.workerConnection) {
       // null: a worker's commands wait for Redis to come back instead of failing (BullMQ requires it).
       const conn = new Redis(this.url, { maxRetriesPerRequest: null });
       conn.on('error', (err: Error) => this.logRedisError('worker connection', err));
       this.workerConnection = conn;
     }
+    await Promise.all(
+      this.allBullNames(queue)
+        .slice(1)
+        .map((name) => this.partitionReady(name)),
+    );
     const h = handler as JobHandler<unknown>;
     const semaphore = new Semaphore(concurrency);
     const common = {
@@ -299,7 +326,7 @@ export class BullmqQueueDriver implements QueuePort {
           backoffDelay(isEnvelope(job?.data) ? job.data.a : attemptsMade, this.opts.backoff),
       },
     };
-    const workers = [
+    workers.push(
       new Worker<Envelope>(queue, (job) => this.runUngrouped(queue, job, h, semaphore), {
         ...common,
         concurrency,
@@ -313,9 +340,8 @@ export class BullmqQueueDriver implements QueuePort {
               concurrency: 1,
             }),
         ),
-    ];
+    );
     for (const w of workers) w.on('error', (err: Error) => this.logRedisError(`worker ${w.name}`, err));
-    this.workers.set(queue, workers);
     await Promise.all(workers.map((w) => w.waitUntilReady()));
   }
 

@@ -22,4 +22,6 @@ export type FormatNode = InlineNode | BlockNode;
 /** A formatted message body: a list of blocks. Plain text is one paragraph of text nodes. */
 export interface FormattedBody {
   blocks: BlockNode[];
+  /** Set when the source was longer than the converter's size limit and the body was cut short. */
+  truncated?: boolean;
 }

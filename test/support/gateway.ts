@@ -1,0 +1,102 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { createLogger } from '../../src/common/logger';
+import { loadConfig, type AppConfig } from '../../src/config';
+import { startGateway, type RunningGateway } from '../../src/main';
+import { freePort } from './ports';
+
+export const ADMIN_PASSWORD = 'admin-password-1';
+export const FAKE_ADAPTER_PATH = path.resolve(__dirname, '../fixtures/fake-adapter');
+
+/**
+ * A whole gateway in this process on a free port, with its own data folder and config file, the way an
+ * operator would run it (YAML + environment through loadConfig).
+ */
+export async function startTestGateway(
+  overrides: Record<string, unknown> = {},
+  env: Record<string, string> = {},
+): Promise<{ gw: RunningGateway; config: AppConfig; dir: string; stop(): Promise<void> }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sb-gw-'));
+  const file = path.join(dir, 'switchboard.yaml');
+  writeFileSync(
+    file,
+    stringify({
+      server: { host: '127.0.0.1', port: await freePort() },
+      dataDir: path.join(dir, 'data'),
+      adapters: [{ id: 'fake', path: FAKE_ADAPTER_PATH }],
+      queue: { backoffBaseMs: 50, backoffMaxMs: 1000 },
+      log: { level: 'warn', format: 'json' },
+      ...overrides,
+    }),
+  );
+  const config = loadConfig({
+    file,
+    cwd: dir,
+    env: { SWITCHBOARD_ADMIN_PASSWORD: ADMIN_PASSWORD, ...env },
+    stdoutIsTTY: false,
+  });
+  const lines: string[] = [];
+  const logger = createLogger(config.log, {}, (l) => lines.push(l));
+  const gw = await startGateway(config, { logger });
+  return {
+    gw,
+    config,
+    dir,
+    stop: async () => {
+      await gw.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A small JSON client for the API. */
+export class Api {
+  constructor(
+    readonly base: string,
+    public token?: string,
+  ) {}
+
+  async call(method: string, p: string, body?: unknown, headers: Record<string, string> = {}) {
+    const res = await fetch(this.base + p, {
+      method,
+      headers: {
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+        ...headers,
+      },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, json: json as any, text, headers: res.headers };
+  }
+
+  async login(username: string, password: string): Promise<Api> {
+    const r = await this.call('POST', '/api/v1/auth/login', { username, password });
+    if (r.status !== 200) throw new Error(`login failed: ${r.status} ${r.text}`);
+    return new Api(this.base, r.json.token as string);
+  }
+}
+
+/** Polls until `fn` returns a truthy value (a condition, not a timing assertion). */
+export async function eventually<T>(fn: () => Promise<T | undefined | false>, what: string, timeoutMs = 20000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
