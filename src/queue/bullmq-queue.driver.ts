@@ -184,7 +184,7 @@ export class BullmqQueueDriver implements QueuePort {
     let q = this.queues.get(name);
     if (!q) {
       q = new Queue(name, { connection: this.producer, prefix: this.prefix });
-      q.on('error', (err: Error) => this.logRedisError(`queue ${name}`, err));
+      q.on('error', (err: Error) => this.logRedisError('queues', err));
       this.queues.set(name, q);
     }
     return q;
@@ -341,7 +341,7 @@ export class BullmqQueueDriver implements QueuePort {
             }),
         ),
     );
-    for (const w of workers) w.on('error', (err: Error) => this.logRedisError(`worker ${w.name}`, err));
+    for (const w of workers) w.on('error', (err: Error) => this.logRedisError(`workers of ${queue}`, err));
     await Promise.all(workers.map((w) => w.waitUntilReady()));
   }
 

@@ -74,6 +74,9 @@ export class EmbeddedQueueDriver implements QueuePort {
   private readonly pruneTimer: NodeJS.Timeout;
   private closing: Promise<void> | null = null;
   storeClosed = false;
+  /** Rows whose handlers run now: only their leases are renewed, so a job whose outcome could not be
+   * recorded is left to expire and run again. */
+  readonly running = new Set<number>();
 
   constructor(
     cfg: EmbeddedQueueConfig,
@@ -198,9 +201,9 @@ export class EmbeddedQueueDriver implements QueuePort {
   }
 
   private renewLeases(): void {
-    if (this.storeClosed || this.workers.size === 0) return;
+    if (this.storeClosed || this.running.size === 0) return;
     try {
-      this.store.renew(this.owner, Date.now() + this.opts.leaseMs);
+      this.store.renew(this.running, this.owner, Date.now() + this.opts.leaseMs);
     } catch (err) {
       this.opts.logger.error(`could not renew job leases: ${errorMessage(err)}`);
     }
@@ -294,7 +297,9 @@ class EmbeddedWorker {
   }
 
   private run(row: ClaimedRow): void {
+    this.driver.running.add(row.seq);
     const p = this.execute(row).finally(() => {
+      this.driver.running.delete(row.seq);
       this.active.delete(p);
       this.wake();
     });

@@ -143,7 +143,8 @@ describe('EmbeddedQueueStore rules', () => {
     store.enqueue(Q, jobs({ id: 'a', data: 0 }), now);
     ids();
     now += LEASE - 10;
-    expect(store.renew('w', now + LEASE)).toBe(1);
+    expect(store.renew([seqOf('a')], 'other', now + LEASE)).toBe(0);
+    expect(store.renew([seqOf('a')], 'w', now + LEASE)).toBe(1);
     now += 100;
     expect(store.recoverExpired(now)).toBe(0);
   });

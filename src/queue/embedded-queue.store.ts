@@ -108,8 +108,8 @@ export class EmbeddedQueueStore {
       claim: db.prepare<[string, number, number]>(
         `UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?, lease_until = ? WHERE seq = ?`,
       ),
-      renew: db.prepare<[number, string]>(
-        `UPDATE jobs SET lease_until = ? WHERE state = 'running' AND lease_owner = ?`,
+      renew: db.prepare<[number, number, string]>(
+        `UPDATE jobs SET lease_until = ? WHERE seq = ? AND state = 'running' AND lease_owner = ?`,
       ),
       complete: db.prepare<[number, number, string]>(
         `UPDATE jobs SET state = 'completed', head = 0, finished_at = ?, lease_owner = NULL, lease_until = NULL
@@ -258,8 +258,15 @@ export class EmbeddedQueueStore {
       .immediate();
   }
 
-  renew(owner: string, until: number): number {
-    return this.stmts.renew.run(until, owner).changes;
+  /** Extends the leases of the jobs whose handlers are running now (not of every row we ever claimed). */
+  renew(seqs: Iterable<number>, owner: string, until: number): number {
+    return this.db
+      .transaction(() => {
+        let n = 0;
+        for (const seq of seqs) n += this.stmts.renew.run(until, seq, owner).changes;
+        return n;
+      })
+      .immediate();
   }
 
   /** false if the job is no longer ours (lease lost and taken over): the other run's outcome stands. */

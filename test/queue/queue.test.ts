@@ -48,8 +48,8 @@ describe.each(['embedded', 'redis'] as const)('%s queue driver', (kind) => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function makeQueue(opts: QueueOptions = {}): QueuePort {
-    seq += 1;
+  /** A queue on a fresh store, or on the store named `store` (to reopen one). */
+  function makeQueue(opts: QueueOptions = {}, store = `s${++seq}`): QueuePort {
     const options: QueueOptions = {
       logger: memoryLogger(),
       backoff: { baseMs: 20, factor: 2, capMs: 200, jitter: 0 },
@@ -57,8 +57,8 @@ describe.each(['embedded', 'redis'] as const)('%s queue driver', (kind) => {
     };
     const q =
       kind === 'embedded'
-        ? createQueue({ kind, path: join(dir, `queue-${seq}.sqlite`) }, options)
-        : createQueue({ kind, url: redis!.url, prefix: `t${seq}`, partitions: PARTITIONS }, options);
+        ? createQueue({ kind, path: join(dir, `${store}.sqlite`) }, options)
+        : createQueue({ kind, url: redis!.url, prefix: store, partitions: PARTITIONS }, options);
     open.push(q);
     return q;
   }
@@ -296,9 +296,79 @@ describe.each(['embedded', 'redis'] as const)('%s queue driver', (kind) => {
     expect(order.indexOf('now')).toBeLessThan(order.indexOf('g1'));
   });
 
+  it('renews the lease of a handler that runs longer than it: the job runs once', async () => {
+    const q = makeQueue({ leaseMs: 500, pollIntervalMs: 50 });
+    const runs: string[] = [];
+    await q.process(
+      Q,
+      async (job: Job<unknown>) => {
+        runs.push(job.id);
+        await sleep(1800);
+      },
+      { concurrency: 4 },
+    );
+    await q.enqueue(Q, { id: 'slow', data: 0 });
+    await q.enqueue(Q, { id: 'slow-grouped', data: 0, group: 'g' });
+    await waitFor('both completed', async () => (await q.stats(Q)).completed === 2);
+    expect(runs.sort()).toEqual(['slow', 'slow-grouped']);
+  });
+
+  it('close() does not wait out a retry backoff; the reopened queue still holds the job and its group', async () => {
+    const store = `reopen-${++seq}`;
+    const q1 = makeQueue({ backoff: { baseMs: 60_000, factor: 2, capMs: 60_000, jitter: 0 } }, store);
+    let attempts = 0;
+    await q1.process(Q, async () => {
+      attempts += 1;
+      throw new Error('network down');
+    });
+    await q1.enqueueMany(Q, [
+      { id: 'x', data: 0, group: 'G' },
+      { id: 'y', data: 0, group: 'G' },
+    ]);
+    await waitFor('x failed once', () => attempts === 1);
+    await q1.close(); // a close that waited for the one-minute backoff would exceed this test's timeout
+
+    const q2 = makeQueue({}, store);
+    const ran: string[] = [];
+    await q2.process(Q, async (job: Job<unknown>) => void ran.push(job.id));
+    await sleep(300);
+    expect(ran).toEqual([]);
+    const s = await q2.stats(Q);
+    expect(s.waiting + s.running + s.delayed).toBe(2);
+    expect(s).toMatchObject({ completed: 0, failed: 0 });
+  }, 15000);
+
+  it('after close() and reopen, a retrying job resumes at its next attempt once its backoff ends, ahead of its group', async () => {
+    const store = `reopen-${++seq}`;
+    const q1 = makeQueue({ backoff: { baseMs: 1000, factor: 2, capMs: 1000, jitter: 0 } }, store);
+    let failedAt = 0;
+    await q1.process(Q, async () => {
+      failedAt = Date.now();
+      throw new Error('network down');
+    });
+    await q1.enqueueMany(Q, [
+      { id: 'x', data: 0, group: 'G', maxAttempts: 5 },
+      { id: 'y', data: 0, group: 'G' },
+    ]);
+    await waitFor('x failed once', () => failedAt > 0);
+    await q1.close();
+
+    const q2 = makeQueue({}, store);
+    const ran: { run: string; at: number }[] = [];
+    await q2.process(
+      Q,
+      async (job: Job<unknown>) => void ran.push({ run: `${job.id}#${job.attempt}`, at: Date.now() }),
+    );
+    await waitFor('x and y completed', () => ran.length === 2);
+    expect(ran.map((r) => r.run)).toEqual(['x#2', 'y#1']);
+    expect(ran[0]!.at - failedAt).toBeGreaterThanOrEqual(1000 - 2);
+  });
+
   if (kind === 'redis') {
-    it('workers survive a Redis restart: jobs enqueued before it all complete, check() reports the outage', async () => {
-      const q = makeQueue();
+    it('workers survive Redis being killed and restarted: jobs enqueued before it all complete, check() reports the outage', async () => {
+      // A short lease: a job whose fetch reply was lost in the outage sits in BullMQ's active list until
+      // its lock expires and stall detection returns it (and its partition waits for it, to keep order).
+      const q = makeQueue({ leaseMs: 3000 });
       const done = new Set<string>();
       let executions = 0;
       await q.process(
@@ -322,7 +392,7 @@ describe.each(['embedded', 'redis'] as const)('%s queue driver', (kind) => {
       await waitFor('60 done before the restart', () => done.size >= 60);
       let sawDown = false;
       let restarted = false;
-      const restart = redis!.restart({ downMs: 2000 }).finally(() => (restarted = true));
+      const restart = redis!.restart({ downMs: 2000, kill: true }).finally(() => (restarted = true));
       while (!restarted) {
         if (!(await q.check()).ok) sawDown = true;
         await sleep(50);
