@@ -391,10 +391,18 @@ describe.each(['embedded', 'redis'] as const)('%s queue driver', (kind) => {
       );
       await waitFor('60 done before the restart', () => done.size >= 60);
       let sawDown = false;
+      let enqueueDuringOutage: string | undefined;
       let restarted = false;
-      const restart = redis!.restart({ downMs: 2000, kill: true }).finally(() => (restarted = true));
+      const restart = redis!.restart({ downMs: 3000, kill: true }).finally(() => (restarted = true));
       while (!restarted) {
         if (!(await q.check()).ok) sawDown = true;
+        // An enqueue while Redis is down fails (the API can answer 503) instead of hanging until it returns.
+        if (sawDown && enqueueDuringOutage === undefined && !restarted) {
+          enqueueDuringOutage = await q.enqueue(Q, { id: 'during-outage', data: 0 }).then(
+            () => 'resolved',
+            (err: Error) => `rejected: ${err.message}`,
+          );
+        }
         await sleep(50);
       }
       await restart;
@@ -402,6 +410,7 @@ describe.each(['embedded', 'redis'] as const)('%s queue driver', (kind) => {
       await waitFor(`all ${N} done after the restart`, () => done.size === N, 60000);
       await waitFor('all recorded completed', async () => (await q.stats(Q)).completed === N, 60000);
       expect(sawDown).toBe(true);
+      expect(enqueueDuringOutage).toMatch(/^rejected/);
       expect(await q.check()).toMatchObject({ ok: true });
       expect(executions).toBeGreaterThanOrEqual(N);
       console.log(`redis restart: ${N} jobs, ${executions} executions`);
