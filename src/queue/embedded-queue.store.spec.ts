@@ -183,7 +183,7 @@ describe('EmbeddedQueueStore schema', () => {
   it('creates its table at version 1 and refuses a newer file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sb-queue-spec-'));
     try {
-      const path = join(dir, 'queue.sqlite');
+      const path = join(dir, 'data', 'queue.sqlite'); // the folder does not exist yet
       new EmbeddedQueueStore(path).close();
       const db = new Database(path);
       expect(db.pragma('user_version', { simple: true })).toBe(1);

@@ -7,6 +7,8 @@
  * is pending or running (every job without a group is its own head). Only pending heads are claimed, so a
  * group has at most one running job, in enqueue order, and a head waiting for its retry holds its group.
  */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { FailedJob, QueueStats } from './queue.port';
 import { QueueError } from './queue.port';
@@ -65,6 +67,7 @@ export class EmbeddedQueueStore {
 
   constructor(path: string, synchronous: Synchronous = 'full') {
     try {
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
       this.db = new Database(path);
     } catch (err) {
       throw new QueueError('store-unavailable', `cannot open the queue file ${path}: ${String(err)}`, {
