@@ -12,6 +12,7 @@ export class ManagedProcess {
   constructor(
     readonly name: string,
     readonly child: ChildProcess,
+    private readonly group = false,
   ) {
     child.stdout?.on('data', (d: Buffer) => this.append(d));
     child.stderr?.on('data', (d: Buffer) => this.append(d));
@@ -31,17 +32,35 @@ export class ManagedProcess {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  /**
+   * Sends a signal to the child, or to its whole process group when it was started `detached` (so that a
+   * wrapper such as `npm start` and the program it runs get it together, as under a terminal or systemd).
+   */
+  signal(sig: NodeJS.Signals): void {
+    const pid = this.child.pid;
+    if (pid === undefined) return;
+    try {
+      if (this.group) process.kill(-pid, sig);
+      else this.child.kill(sig);
+    } catch {
+      // already gone
+    }
+  }
+
   async stop(graceMs = 5000): Promise<void> {
-    if (!this.running) return;
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    if (!this.running) {
+      if (this.group) this.signal('SIGKILL'); // leftovers of the group
+      return;
+    }
+    this.signal('SIGTERM');
+    const timer = setTimeout(() => this.signal('SIGKILL'), graceMs);
     await this.exited;
     clearTimeout(timer);
   }
 
   async kill9(): Promise<void> {
     if (!this.running) return;
-    this.child.kill('SIGKILL');
+    this.signal('SIGKILL');
     await this.exited;
   }
 
@@ -58,7 +77,7 @@ export class ManagedProcess {
 
 export function startProcess(name: string, command: string, args: string[], options: SpawnOptions = {}): ManagedProcess {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
-  return new ManagedProcess(name, child);
+  return new ManagedProcess(name, child, options.detached === true);
 }
 
 /**
