@@ -11,7 +11,11 @@ module.exports = {
   // Real-server tests start processes; the default 5 s is too short for their hooks.
   testTimeout: 120000,
   projects: [
-    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/adapters/**/*.spec.ts'] },
+    {
+      ...shared,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/adapters/**/*.spec.ts'],
+    },
     {
       ...shared,
       displayName: 'e2e',

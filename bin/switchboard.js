@@ -6,7 +6,9 @@ const path = require('node:path');
 const fs = require('node:fs');
 const entry = path.join(__dirname, '..', 'dist', 'src', 'cli', 'main.js');
 if (!fs.existsSync(entry)) {
-  process.stderr.write('switchboard: the gateway is not built yet; run `npm install` (or `npm run build`) first.\n');
+  process.stderr.write(
+    'switchboard: the gateway is not built yet; run `npm install` (or `npm run build`) first.\n',
+  );
   process.exit(1);
 }
 require(entry)

@@ -39,7 +39,13 @@ export class AppModule {
   static forRoot(infra: GatewayInfrastructure): DynamicModule {
     return {
       module: AppModule,
-      controllers: [HealthController, AuthController, AdaptersController, AccountsController, ConversationsController],
+      controllers: [
+        HealthController,
+        AuthController,
+        AdaptersController,
+        AccountsController,
+        ConversationsController,
+      ],
       providers: [
         { provide: CONFIG, useValue: infra.config },
         { provide: DATA_SOURCE, useValue: infra.dataSource },

@@ -34,14 +34,20 @@ export interface RunningGateway {
 }
 
 export function storageConfigOf(config: AppConfig): StorageConfig {
-  return config.database.url ? { kind: 'postgres', url: config.database.url } : { kind: 'sqlite', path: config.database.sqlitePath };
+  return config.database.url
+    ? { kind: 'postgres', url: config.database.url }
+    : { kind: 'sqlite', path: config.database.sqlitePath };
 }
 
 export function openQueue(config: AppConfig, logger: Logger): QueuePort {
   const options = {
     backoff: { baseMs: config.queue.backoffBaseMs, capMs: config.queue.backoffMaxMs },
     defaultMaxAttempts: config.queue.maxAttempts,
-    logger: { log: (m: string) => logger.debug(m), warn: (m: string) => logger.warn(m), error: (m: string) => logger.error(m) },
+    logger: {
+      log: (m: string) => logger.debug(m),
+      warn: (m: string) => logger.warn(m),
+      error: (m: string) => logger.error(m),
+    },
   };
   return config.queue.redisUrl
     ? createQueue({ kind: 'redis', url: config.queue.redisUrl }, options)
@@ -74,7 +80,10 @@ export function secretBoxOf(config: AppConfig): SecretBox {
  * Starts the whole gateway: storage (migrated), queue, adapters, then the HTTP/WebSocket server. Anything
  * an operator must fix stops the boot with a message that names it.
  */
-export async function startGateway(config: AppConfig, opts: { logger?: Logger } = {}): Promise<RunningGateway> {
+export async function startGateway(
+  config: AppConfig,
+  opts: { logger?: Logger; installProcessHandlers?: boolean } = {},
+): Promise<RunningGateway> {
   const logger = opts.logger ?? createLogger(config.log);
   const opened: { close(): Promise<unknown> }[] = [];
   try {
@@ -85,7 +94,9 @@ export async function startGateway(config: AppConfig, opts: { logger?: Logger } 
     opened.push(queue);
     let registry: AdapterRegistry;
     try {
-      registry = new AdapterRegistry(await loadConfiguredAdapters(config, logger.child({ component: 'registry' })));
+      registry = new AdapterRegistry(
+        await loadConfiguredAdapters(config, logger.child({ component: 'registry' })),
+      );
     } catch (err) {
       throw new BootError(err instanceof Error ? err.message : String(err));
     }
@@ -110,7 +121,13 @@ export async function startGateway(config: AppConfig, opts: { logger?: Logger } 
       });
       next();
     });
-    app.use(express.json({ limit: config.server.bodyLimitBytes, strict: true, type: ['application/json', 'application/*+json'] }));
+    app.use(
+      express.json({
+        limit: config.server.bodyLimitBytes,
+        strict: true,
+        type: ['application/json', 'application/*+json'],
+      }),
+    );
     // body-parser failures (bad JSON, too large) never reach Nest's filter: answer them in our shape here.
     app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
       if (res.headersSent) return next(err);
@@ -134,8 +151,10 @@ export async function startGateway(config: AppConfig, opts: { logger?: Logger } 
 
     const accounts = app.get(AccountsService);
     const problems = await accounts.validateConfigAccounts();
-    if (problems.length) throw new BootError(`accounts in the config file are invalid:\n  - ${problems.join('\n  - ')}`);
+    if (problems.length)
+      throw new BootError(`accounts in the config file are invalid:\n  - ${problems.join('\n  - ')}`);
 
+    if (opts.installProcessHandlers) installProcessHandlers(accounts, logger);
     await app.get(AuthService).ensureFirstAdmin();
     await app.listen(config.server.port, config.server.host);
     await accounts.startAll();
@@ -151,13 +170,32 @@ export async function startGateway(config: AppConfig, opts: { logger?: Logger } 
       port,
       app,
       close: async () => {
-        for (const o of opened) await o.close().catch((e: unknown) => logger.warn('error while closing', { err: e }));
+        for (const o of opened)
+          await o.close().catch((e: unknown) => logger.warn('error while closing', { err: e }));
       },
     };
   } catch (err) {
     for (const o of opened) await o.close().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * One misbehaving adapter must not take every account down: an uncaught error raised inside a client's
+ * code is charged to that account (the supervisor restarts it); anything else is a gateway bug, logged,
+ * and the process exits so its service manager restarts it (the queues make that lossless).
+ */
+function installProcessHandlers(accounts: AccountsService, logger: Logger): void {
+  const onError = (kind: string) => (err: unknown) => {
+    if (accounts.supervisor.handleUncaught(err)) return;
+    logger.error(`${kind}: the gateway will exit`, {
+      err,
+      stack: err instanceof Error ? err.stack : undefined,
+    });
+    process.exit(1);
+  };
+  process.on('uncaughtException', onError('uncaught exception'));
+  process.on('unhandledRejection', onError('unhandled rejection'));
 }
 
 function readVersion(): string {

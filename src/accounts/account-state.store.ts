@@ -10,7 +10,9 @@ export class DbAccountStateStore implements AccountStateStore {
   ) {}
 
   async get<T = unknown>(key: string): Promise<T | undefined> {
-    const row = await this.ds.getRepository(AccountState).findOne({ where: { accountId: this.accountId, key } });
+    const row = await this.ds
+      .getRepository(AccountState)
+      .findOne({ where: { accountId: this.accountId, key } });
     return row ? (row.value as T) : undefined;
   }
 
@@ -19,7 +21,7 @@ export class DbAccountStateStore implements AccountStateStore {
     if (value === null || value === undefined) return this.delete(key);
     await this.ds
       .getRepository(AccountState)
-      .upsert({ accountId: this.accountId, key, value: value as object }, ['accountId', 'key']);
+      .upsert({ accountId: this.accountId, key, value: value }, ['accountId', 'key']);
   }
 
   async delete(key: string): Promise<void> {

@@ -109,7 +109,10 @@ export class AccountsService implements ClientHost, OnApplicationShutdown {
 
   // ---- the API's use cases ----
 
-  async create(ownerId: string, input: { adapter: string; label?: string; options: unknown }): Promise<AccountView> {
+  async create(
+    ownerId: string,
+    input: { adapter: string; label?: string; options: unknown },
+  ): Promise<AccountView> {
     if (!this.registry.get(input.adapter))
       throw ApiError.validation(`unknown adapter "${input.adapter}"; GET /api/v1/adapters lists them`, [
         { field: 'adapter' },
@@ -122,7 +125,7 @@ export class AccountsService implements ClientHost, OnApplicationShutdown {
         valid.issues.map((i) => ({ field: `options.${i.path}`, message: i.message })),
       );
     }
-    const { public: pub, secrets } = this.registry.splitSecrets(input.adapter, valid.value as Record<string, unknown>);
+    const { public: pub, secrets } = this.registry.splitSecrets(input.adapter, valid.value);
     const now = Date.now();
     const row = this.repo.create({
       id: randomUUID(),
@@ -138,7 +141,7 @@ export class AccountsService implements ClientHost, OnApplicationShutdown {
       updatedAt: now,
     });
     await insertRow(this.ds.manager, Account, row);
-    this.startClient(row, valid.value);
+    await this.startClient(row, valid.value);
     return this.view(row);
   }
 
@@ -170,21 +173,23 @@ export class AccountsService implements ClientHost, OnApplicationShutdown {
       id: r.id,
       adapter: r.adapterId,
       label: r.label,
-      state: r.state as ConnectionStatus['state'],
+      state: r.state,
       stateMessage: r.stateMessage,
-      options: r.options as Record<string, unknown>,
+      options: r.options,
       createdAt: new Date(r.createdAt).toISOString(),
     };
   }
 
   /** The full options of an account: public ones plus its unsealed secrets. */
   fullOptions(row: Account): Record<string, unknown> {
-    const secrets = row.secrets ? (JSON.parse(this.secrets.open(row.secrets)) as Record<string, unknown>) : {};
-    return this.registry.mergeSecrets(row.adapterId, row.options as Record<string, unknown>, secrets);
+    const secrets = row.secrets
+      ? (JSON.parse(this.secrets.open(row.secrets)) as Record<string, unknown>)
+      : {};
+    return this.registry.mergeSecrets(row.adapterId, row.options, secrets);
   }
 
-  private startClient(row: Account, options: unknown): void {
-    this.supervisor.start({ accountId: row.id, adapterId: row.adapterId, options });
+  private async startClient(row: Account, options: unknown): Promise<void> {
+    await this.supervisor.start({ accountId: row.id, adapterId: row.adapterId, options });
   }
 
   /** At boot: the accounts declared in config are created or updated, then every enabled account is started. */
@@ -197,14 +202,20 @@ export class AccountsService implements ClientHost, OnApplicationShutdown {
           account: row.id,
           adapter: row.adapterId,
         });
-        await this.repo.update({ id: row.id }, { state: 'error', stateMessage: `adapter "${row.adapterId}" is not loaded` });
+        await this.repo.update(
+          { id: row.id },
+          { state: 'error', stateMessage: `adapter "${row.adapterId}" is not loaded` },
+        );
         continue;
       }
       try {
-        this.startClient(row, this.fullOptions(row));
+        await this.startClient(row, this.fullOptions(row));
       } catch (err) {
         this.log.error('could not start account', { account: row.id, err });
-        await this.repo.update({ id: row.id }, { state: 'error', stateMessage: 'could not read its stored options' });
+        await this.repo.update(
+          { id: row.id },
+          { state: 'error', stateMessage: 'could not read its stored options' },
+        );
       }
     }
     await this.refreshGauge();
@@ -234,13 +245,18 @@ export class AccountsService implements ClientHost, OnApplicationShutdown {
       }
       const res = await this.registry.validateAccountOptions(acc.adapter, acc.options);
       if (!res.ok) continue; // refused at boot already
-      const { public: pub, secrets } = this.registry.splitSecrets(acc.adapter, res.value as Record<string, unknown>);
+      const { public: pub, secrets } = this.registry.splitSecrets(acc.adapter, res.value);
       const label = acc.label ?? null;
-      const existing = await this.repo.findOne({ where: { ownerId: owner.id, adapterId: acc.adapter, label: label === null ? IsNull() : label } });
+      const existing = await this.repo.findOne({
+        where: { ownerId: owner.id, adapterId: acc.adapter, label: label === null ? IsNull() : label },
+      });
       const sealed = Object.keys(secrets).length ? this.secrets.seal(JSON.stringify(secrets)) : null;
       const now = Date.now();
       if (existing) {
-        await this.repo.update({ id: existing.id }, patch<Account>({ options: pub, secrets: sealed, updatedAt: now }));
+        await this.repo.update(
+          { id: existing.id },
+          patch<Account>({ options: pub, secrets: sealed, updatedAt: now }),
+        );
       } else {
         await insertRow(this.ds.manager, Account, {
           id: randomUUID(),

@@ -27,7 +27,10 @@ export class ApiError extends HttpException {
     message: string,
     readonly details?: unknown,
   ) {
-    super({ error: { code, message, ...(details !== undefined ? { details } : {}) } } satisfies ApiErrorBody, status);
+    super(
+      { error: { code, message, ...(details !== undefined ? { details } : {}) } } satisfies ApiErrorBody,
+      status,
+    );
   }
 
   static notFound(what: string): ApiError {

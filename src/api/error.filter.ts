@@ -44,7 +44,8 @@ function isDatabaseUnavailable(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return (
     typeof code === 'string' &&
-    (/^SQLITE_(READONLY|BUSY|CANTOPEN|IOERR|FULL)/.test(code) || ['ECONNREFUSED', '57P01', '08006', '08001'].includes(code))
+    (/^SQLITE_(READONLY|BUSY|CANTOPEN|IOERR|FULL)/.test(code) ||
+      ['ECONNREFUSED', '57P01', '08006', '08001'].includes(code))
   );
 }
 
@@ -68,11 +69,19 @@ export function toErrorBody(err: unknown, logger?: Logger): { status: number; bo
       if (Array.isArray(m)) message = m.map(String).join('; ');
       else if (typeof m === 'string') message = m;
     }
-    return { status, body: { error: { code: STATUS_CODES[status] ?? (status >= 500 ? 'INTERNAL' : 'BAD_REQUEST'), message } } };
+    return {
+      status,
+      body: {
+        error: { code: STATUS_CODES[status] ?? (status >= 500 ? 'INTERNAL' : 'BAD_REQUEST'), message },
+      },
+    };
   }
   if (isDatabaseUnavailable(err)) {
     logger?.error('storage unavailable', { err });
-    return { status: 503, body: { error: { code: 'UNAVAILABLE', message: 'storage is unavailable; try again shortly' } } };
+    return {
+      status: 503,
+      body: { error: { code: 'UNAVAILABLE', message: 'storage is unavailable; try again shortly' } },
+    };
   }
   if (isUniqueViolation(err)) {
     return { status: 409, body: { error: { code: 'CONFLICT', message: 'that already exists' } } };

@@ -11,7 +11,9 @@ interface Finding {
 }
 
 /** `switchboard doctor`: checks each part in turn and says in words what is wrong. Exit 0 only if all is well. */
-export async function runDoctor(out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<number> {
+export async function runDoctor(
+  out: (line: string) => void = (l) => process.stdout.write(l + '\n'),
+): Promise<number> {
   const findings: Finding[] = [];
   const add = (ok: boolean, what: string, detail: string): void => {
     findings.push({ ok, what, detail });
@@ -20,7 +22,11 @@ export async function runDoctor(out: (line: string) => void = (l) => process.std
   let config: AppConfig;
   try {
     config = loadConfig();
-    add(true, 'configuration', `${config.configFile ?? 'no file (defaults and environment)'}; ${config.mode} mode`);
+    add(
+      true,
+      'configuration',
+      `${config.configFile ?? 'no file (defaults and environment)'}; ${config.mode} mode`,
+    );
   } catch (err) {
     add(false, 'configuration', err instanceof ConfigError ? err.message : String(err));
     return 2;
@@ -33,7 +39,11 @@ export async function runDoctor(out: (line: string) => void = (l) => process.std
       const check = await checkDatabase(ds);
       add(check.ok, 'storage', check.message);
       const pending = await pendingMigrations(ds);
-      add(pending.length === 0, 'migrations', pending.length ? `pending: ${pending.join(', ')} (run: switchboard migrate)` : 'up to date');
+      add(
+        pending.length === 0,
+        'migrations',
+        pending.length ? `pending: ${pending.join(', ')} (run: switchboard migrate)` : 'up to date',
+      );
     } finally {
       await ds.destroy();
     }
@@ -43,7 +53,11 @@ export async function runDoctor(out: (line: string) => void = (l) => process.std
 
   try {
     secretBoxOf(config);
-    add(true, 'secret key', config.security.secretKey ? 'from configuration' : 'key file in the data directory');
+    add(
+      true,
+      'secret key',
+      config.security.secretKey ? 'from configuration' : 'key file in the data directory',
+    );
   } catch (err) {
     add(false, 'secret key', err instanceof Error ? err.message : String(err));
   }
@@ -60,10 +74,21 @@ export async function runDoctor(out: (line: string) => void = (l) => process.std
 
   try {
     const registry = new AdapterRegistry(await loadConfiguredAdapters(config, logger));
-    add(true, 'adapters', registry.list().map((a) => `${a.id} ${a.version}`).join(', ') || 'none configured');
+    add(
+      true,
+      'adapters',
+      registry
+        .list()
+        .map((a) => `${a.id} ${a.version}`)
+        .join(', ') || 'none configured',
+    );
     for (const [i, acc] of (config.accounts ?? []).entries()) {
       const res = await registry.validateAccountOptions(acc.adapter, acc.options);
-      add(res.ok, `accounts[${i}] (${acc.adapter})`, res.ok ? 'options valid' : res.issues.map((x) => `options.${x.path}: ${x.message}`).join('; '));
+      add(
+        res.ok,
+        `accounts[${i}] (${acc.adapter})`,
+        res.ok ? 'options valid' : res.issues.map((x) => `options.${x.path}: ${x.message}`).join('; '),
+      );
     }
   } catch (err) {
     add(false, 'adapters', err instanceof Error ? err.message : String(err));

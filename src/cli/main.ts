@@ -47,7 +47,11 @@ export async function main(argv: string[]): Promise<number | undefined> {
       try {
         const pending = await pendingMigrations(ds);
         await runMigrations(ds);
-        process.stdout.write(pending.length ? `applied ${pending.length} migration(s): ${pending.join(', ')}\n` : 'the database is up to date\n');
+        process.stdout.write(
+          pending.length
+            ? `applied ${pending.length} migration(s): ${pending.join(', ')}\n`
+            : 'the database is up to date\n',
+        );
         return 0;
       } finally {
         await ds.destroy();
@@ -65,7 +69,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
 async function start(config: AppConfig): Promise<number | undefined> {
   const logger = createLogger(config.log);
   try {
-    const gw = await startGateway(config, { logger });
+    const gw = await startGateway(config, { logger, installProcessHandlers: true });
     process.stdout.write(`Switchboard is running at ${gw.url}  (API docs: ${gw.url}/api/docs)\n`);
     let closing = false;
     const shutdown = (signal: string): void => {

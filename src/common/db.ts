@@ -5,10 +5,14 @@ import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialE
  * A plain INSERT of a complete row. TypeORM's insert() types every column as a deep partial, which its
  * JSON columns of `Record<string, unknown>` do not satisfy; the row here is a whole entity, so it fits.
  */
-export async function insertRow<T extends ObjectLiteral>(m: EntityManager, target: EntityTarget<T>, row: T): Promise<void> {
-  await m.insert(target, row as QueryDeepPartialEntity<T>);
+export async function insertRow<T extends ObjectLiteral>(
+  m: EntityManager,
+  target: EntityTarget<T>,
+  row: T,
+): Promise<void> {
+  await m.insert(target, row);
 }
 
 export function patch<T extends ObjectLiteral>(p: Partial<T>): QueryDeepPartialEntity<T> {
-  return p as QueryDeepPartialEntity<T>;
+  return p;
 }

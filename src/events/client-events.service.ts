@@ -84,7 +84,8 @@ export class ClientEventsService implements OnModuleDestroy {
       where = { userId, seq: MoreThan(seq) };
     } else {
       const at = /^\d+$/.test(since) ? Number(since) : Date.parse(since);
-      if (!Number.isFinite(at)) throw new RangeError('since must be the `at` of an event (ISO 8601 time or epoch ms)');
+      if (!Number.isFinite(at))
+        throw new RangeError('since must be the `at` of an event (ISO 8601 time or epoch ms)');
       where = { userId, at: MoreThan(at) };
     }
     const rows = await this.repo.find({ where, order: { seq: 'ASC' }, take: limit + 1 });

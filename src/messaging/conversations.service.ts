@@ -5,7 +5,7 @@ import { AccountsService } from '../accounts/accounts.service';
 import { ApiError } from '../api/api-error';
 import { isRoomsCapable, RemoteUserId, type RoomSummary } from '../sdk';
 import { Account, Conversation, Endpoint } from '../storage/entities';
-import { insertRow, patch } from '../common/db';
+import { insertRow } from '../common/db';
 import { DATA_SOURCE } from '../tokens';
 import { iso } from '../common/time';
 
@@ -51,7 +51,9 @@ export class ConversationsService {
       const client = this.connectedRoomsClient(accountId);
       summary = await client.joinRoom(input.address);
     } else {
-      throw ApiError.validation('send either {endpointId} or {accountId, address}', [{ field: 'endpointId' }]);
+      throw ApiError.validation('send either {endpointId} or {accountId, address}', [
+        { field: 'endpointId' },
+      ]);
     }
     const repo = this.ds.getRepository(Conversation);
     let conv = await repo.findOne({ where: { accountId, remoteId: summary.roomId } });
@@ -83,7 +85,8 @@ export class ConversationsService {
     const client = this.accounts.supervisor.client(accountId);
     if (!client || client.status.state !== 'connected')
       throw ApiError.conflict('the account is not connected; try again when it is');
-    if (!isRoomsCapable(client)) throw ApiError.badRequest('this network cannot open conversations from the gateway');
+    if (!isRoomsCapable(client))
+      throw ApiError.badRequest('this network cannot open conversations from the gateway');
     return client;
   }
 }

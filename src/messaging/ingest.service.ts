@@ -6,13 +6,7 @@ import type { Logger } from '../common/logger';
 import { ClientEventsService } from '../events/client-events.service';
 import type { QueuePort } from '../queue';
 import { toHtml, toPlainText, type RemoteEvent, type RemoteEventOf } from '../sdk';
-import {
-  Conversation,
-  Endpoint,
-  Message,
-  MessageRemoteId,
-  Person,
-} from '../storage/entities';
+import { Conversation, Endpoint, Message, MessageRemoteId, Person } from '../storage/entities';
 import { insertRow, patch } from '../common/db';
 import { CONFIG, DATA_SOURCE, LOGGER, QUEUE } from '../tokens';
 import { iso, toMs } from '../common/time';
@@ -91,16 +85,24 @@ export class IngestService implements OnApplicationBootstrap {
       case 'contact.upsert':
         return this.onContact(account, event);
       case 'contact.remove':
-        await this.ds.getRepository(Endpoint).update(
-          { accountId: account.accountId, address: event.userId },
-          { presenceState: 'offline' },
-        );
+        await this.ds
+          .getRepository(Endpoint)
+          .update({ accountId: account.accountId, address: event.userId }, { presenceState: 'offline' });
         return;
       case 'room.upsert':
         await this.ds.transaction(async (m) => {
           const conv = await this.conversation(m, account, event.roomId, event.kind, event.title);
-          await m.update(Conversation, { id: conv.id }, { title: event.title ?? conv.title, topic: event.topic ?? conv.topic, kind: event.kind });
-          await this.events.publish(account.ownerId, 'conversation.updated', { id: conv.id, accountId: account.accountId, title: event.title ?? conv.title, kind: event.kind });
+          await m.update(
+            Conversation,
+            { id: conv.id },
+            { title: event.title ?? conv.title, topic: event.topic ?? conv.topic, kind: event.kind },
+          );
+          await this.events.publish(account.ownerId, 'conversation.updated', {
+            id: conv.id,
+            accountId: account.accountId,
+            title: event.title ?? conv.title,
+            kind: event.kind,
+          });
         });
         return;
       case 'typing':
@@ -131,7 +133,9 @@ export class IngestService implements OnApplicationBootstrap {
     kind: 'direct' | 'group' = 'group',
     title?: string,
   ): Promise<Conversation> {
-    const found = await m.findOne(Conversation, { where: { accountId: account.accountId, remoteId: roomId } });
+    const found = await m.findOne(Conversation, {
+      where: { accountId: account.accountId, remoteId: roomId },
+    });
     if (found) return found;
     const conv = m.create(Conversation, {
       id: randomUUID(),
@@ -166,7 +170,13 @@ export class IngestService implements OnApplicationBootstrap {
     }
     const now = Date.now();
     // Every new endpoint starts as its own person; merging people is the roster's job (and the user's).
-    const person = m.create(Person, { id: randomUUID(), ownerId: account.ownerId, displayName: displayName ?? address, createdAt: now, updatedAt: now });
+    const person = m.create(Person, {
+      id: randomUUID(),
+      ownerId: account.ownerId,
+      displayName: displayName ?? address,
+      createdAt: now,
+      updatedAt: now,
+    });
     await insertRow(m, Person, person);
     const ep = m.create(Endpoint, {
       id: randomUUID(),
@@ -199,11 +209,20 @@ export class IngestService implements OnApplicationBootstrap {
       if (e.transactionId) {
         const mine = await m.findOne(Message, { where: { transactionId: e.transactionId } });
         if (mine) {
-          await insertRow(m, MessageRemoteId, { id: randomUUID(), messageId: mine.id, accountId: account.accountId, roomId: e.roomId, remoteId: e.messageId, createdAt: Date.now() });
+          await insertRow(m, MessageRemoteId, {
+            id: randomUUID(),
+            messageId: mine.id,
+            accountId: account.accountId,
+            roomId: e.roomId,
+            remoteId: e.messageId,
+            createdAt: Date.now(),
+          });
           return undefined;
         }
       }
-      const sender = e.sender.self ? undefined : await this.endpoint(m, account, e.sender.userId, e.sender.displayName);
+      const sender = e.sender.self
+        ? undefined
+        : await this.endpoint(m, account, e.sender.userId, e.sender.displayName);
       const text = e.formatted ? toPlainText(e.formatted) : e.text;
       const msg = m.create(Message, {
         id: randomUUID(),
@@ -227,15 +246,28 @@ export class IngestService implements OnApplicationBootstrap {
         origin: null,
       });
       if (e.replyTo) {
-        const ref = await m.findOne(MessageRemoteId, { where: { accountId: account.accountId, roomId: e.roomId, remoteId: e.replyTo } });
+        const ref = await m.findOne(MessageRemoteId, {
+          where: { accountId: account.accountId, roomId: e.roomId, remoteId: e.replyTo },
+        });
         msg.replyToId = ref?.messageId ?? null;
       }
       await insertRow(m, Message, msg);
-      await insertRow(m, MessageRemoteId, { id: randomUUID(), messageId: msg.id, accountId: account.accountId, roomId: e.roomId, remoteId: e.messageId, createdAt: Date.now() });
-      await m.update(Conversation, { id: conv.id }, {
-        lastMessageAt: toMs(e.at),
-        unread: e.sender.self ? conv.unread : conv.unread + 1,
+      await insertRow(m, MessageRemoteId, {
+        id: randomUUID(),
+        messageId: msg.id,
+        accountId: account.accountId,
+        roomId: e.roomId,
+        remoteId: e.messageId,
+        createdAt: Date.now(),
       });
+      await m.update(
+        Conversation,
+        { id: conv.id },
+        {
+          lastMessageAt: toMs(e.at),
+          unread: e.sender.self ? conv.unread : conv.unread + 1,
+        },
+      );
       return { msg, conv };
     });
     if (published) {
@@ -249,7 +281,9 @@ export class IngestService implements OnApplicationBootstrap {
   }
 
   private async findByRemote(m: EntityManager, account: AccountRef, roomId: string, remoteId: string) {
-    const ref = await m.findOne(MessageRemoteId, { where: { accountId: account.accountId, roomId, remoteId } });
+    const ref = await m.findOne(MessageRemoteId, {
+      where: { accountId: account.accountId, roomId, remoteId },
+    });
     return ref ? m.findOne(Message, { where: { id: ref.messageId } }) : null;
   }
 
@@ -258,14 +292,23 @@ export class IngestService implements OnApplicationBootstrap {
       const msg = await this.findByRemote(m, account, e.roomId, e.messageId);
       if (!msg) return undefined;
       // Only the original sender may edit a message: a correction naming someone else's id is ignored.
-      const sender = msg.senderEndpointId ? await m.findOne(Endpoint, { where: { id: msg.senderEndpointId } }) : null;
+      const sender = msg.senderEndpointId
+        ? await m.findOne(Endpoint, { where: { id: msg.senderEndpointId } })
+        : null;
       const sameSender = msg.self ? e.sender.self === true : sender?.address === e.sender.userId;
       if (!sameSender) {
-        this.logger.warn('edit refused: the editor is not the original sender', { account: account.accountId, messageId: e.messageId });
+        this.logger.warn('edit refused: the editor is not the original sender', {
+          account: account.accountId,
+          messageId: e.messageId,
+        });
         return undefined;
       }
       const text = e.formatted ? toPlainText(e.formatted) : e.text;
-      await m.update(Message, { id: msg.id }, { text, html: e.formatted ? toHtml(e.formatted) : null, editedAt: toMs(e.at) });
+      await m.update(
+        Message,
+        { id: msg.id },
+        { text, html: e.formatted ? toHtml(e.formatted) : null, editedAt: toMs(e.at) },
+      );
       return { ...msg, text, editedAt: toMs(e.at) };
     });
     if (updated) await this.events.publish(account.ownerId, 'message.updated', messageView(updated));
@@ -285,7 +328,11 @@ export class IngestService implements OnApplicationBootstrap {
     const msg = await this.findByRemote(this.ds.manager, account, e.roomId, e.messageId);
     if (!msg || !msg.self || msg.status === 'delivered') return;
     await this.ds.getRepository(Message).update({ id: msg.id }, { status: 'delivered' });
-    await this.events.publish(account.ownerId, 'message.status', { id: msg.id, conversationId: msg.conversationId, status: 'delivered' });
+    await this.events.publish(account.ownerId, 'message.status', {
+      id: msg.id,
+      conversationId: msg.conversationId,
+      status: 'delivered',
+    });
   }
 
   private async onPresence(account: AccountRef, e: RemoteEventOf<'presence'>): Promise<void> {
@@ -313,7 +360,7 @@ export class IngestService implements OnApplicationBootstrap {
     await this.ds.getRepository(Endpoint).update(
       { id: ep.id },
       patch<Endpoint>({
-        hints: (e.hints as Record<string, unknown> | undefined) ?? ep.hints,
+        hints: e.hints ?? ep.hints,
         capabilities: { ...ep.capabilities, ...(e.capabilities ?? {}) },
       }),
     );

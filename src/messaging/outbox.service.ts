@@ -10,9 +10,8 @@ import { ClientEventsService } from '../events/client-events.service';
 import type { QueuePort } from '../queue';
 import { RemoteMessageId, RemoteRoomId, TransactionId, fromHtml, isSendError } from '../sdk';
 import { Account, Conversation, Message, MessageRemoteId } from '../storage/entities';
-import { insertRow, patch } from '../common/db';
+import { insertRow } from '../common/db';
 import { CONFIG, DATA_SOURCE, LOGGER, QUEUE } from '../tokens';
-import type { Job } from '../queue';
 import { messageView } from './ingest.service';
 import { OUTBOX_QUEUE } from './queues';
 
@@ -48,9 +47,11 @@ export class OutboxService implements OnApplicationBootstrap {
   }
 
   async sweep(): Promise<number> {
-    const queued = await this.ds
-      .getRepository(Message)
-      .find({ where: { status: 'queued' }, select: { id: true, conversationId: true }, order: { sentAt: 'ASC' } });
+    const queued = await this.ds.getRepository(Message).find({
+      where: { status: 'queued' },
+      select: { id: true, conversationId: true },
+      order: { sentAt: 'ASC' },
+    });
     for (const m of queued) await this.enqueue(m.id, m.conversationId);
     if (queued.length) this.logger.info('outbox sweep re-enqueued queued messages', { count: queued.length });
     return queued.length;
@@ -71,7 +72,9 @@ export class OutboxService implements OnApplicationBootstrap {
     conversationId: string,
     input: { text: string; html?: string; replyTo?: string; clientId?: string },
   ): Promise<{ id: string; status: string }> {
-    const conv = await this.ds.getRepository(Conversation).findOne({ where: { id: conversationId, ownerId } });
+    const conv = await this.ds
+      .getRepository(Conversation)
+      .findOne({ where: { id: conversationId, ownerId } });
     if (!conv) throw ApiError.notFound('conversation');
     const repo = this.ds.getRepository(Message);
     if (input.clientId) {
@@ -126,10 +129,12 @@ export class OutboxService implements OnApplicationBootstrap {
     if (!conv) return;
     const account = await this.ds.getRepository(Account).findOne({ where: { id: conv.accountId } });
     if (!account) return this.fail(msg, 'the account was removed');
-    const client = this.accounts.supervisor.client(account.id);
-    if (!client || client.status.state !== 'connected') {
+    const client = await this.connectedClient(account.id);
+    if (!client) {
       this.metrics.outboxSends.inc({ adapter: account.adapterId, outcome: 'retry' });
-      throw new AccountNotConnected(`account ${account.id} is not connected; the message waits in the outbox`);
+      throw new AccountNotConnected(
+        `account ${account.id} is not connected; the message waits in the outbox`,
+      );
     }
     let replyTo: RemoteMessageId | undefined;
     if (msg.replyToId) {
@@ -142,22 +147,35 @@ export class OutboxService implements OnApplicationBootstrap {
       const result = await client.send({
         roomId: RemoteRoomId(conv.remoteId),
         transactionId: TransactionId(msg.transactionId),
-        kind: msg.kind as 'text' | 'notice' | 'emote',
+        kind: msg.kind,
         text: msg.text,
         formatted: msg.html ? fromHtml(msg.html) : undefined,
         replyTo,
       });
       await this.ds.transaction(async (m) => {
         for (const rid of result.messageIds) {
-          const exists = await m.findOne(MessageRemoteId, { where: { accountId: account.id, roomId: conv.remoteId, remoteId: rid } });
+          const exists = await m.findOne(MessageRemoteId, {
+            where: { accountId: account.id, roomId: conv.remoteId, remoteId: rid },
+          });
           if (!exists)
-            await insertRow(m, MessageRemoteId, { id: randomUUID(), messageId: msg.id, accountId: account.id, roomId: conv.remoteId, remoteId: rid, createdAt: Date.now() });
+            await insertRow(m, MessageRemoteId, {
+              id: randomUUID(),
+              messageId: msg.id,
+              accountId: account.id,
+              roomId: conv.remoteId,
+              remoteId: rid,
+              createdAt: Date.now(),
+            });
         }
         await m.update(Message, { id: msg.id }, { status: 'sent' });
         await m.update(Conversation, { id: conv.id }, { lastMessageAt: msg.sentAt });
       });
       this.metrics.outboxSends.inc({ adapter: account.adapterId, outcome: 'sent' });
-      await this.events.publish(msg.ownerId, 'message.status', { id: msg.id, conversationId: msg.conversationId, status: 'sent' });
+      await this.events.publish(msg.ownerId, 'message.status', {
+        id: msg.id,
+        conversationId: msg.conversationId,
+        status: 'sent',
+      });
     } catch (err) {
       if (isSendError(err) && !err.retryable) return this.fail(msg, err.message);
       this.metrics.outboxSends.inc({ adapter: account.adapterId, outcome: 'retry' });
@@ -165,14 +183,37 @@ export class OutboxService implements OnApplicationBootstrap {
     }
   }
 
+  /**
+   * The account's client once it is connected, waiting a few seconds for a reconnect in progress so that a
+   * short outage does not push the message into the queue's longer backoff.
+   */
+  private async connectedClient(accountId: string) {
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const client = this.accounts.supervisor.client(accountId);
+      if (client && client.status.state === 'connected') return client;
+      const state = this.accounts.supervisor.status(accountId)?.state;
+      // Parked accounts (bad credentials, logged out) will not come back by themselves: do not hold a worker.
+      if (Date.now() > deadline || state === 'bad_credentials' || state === 'logged_out') return undefined;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   private async fail(msg: Message, reason: string): Promise<void> {
     await this.ds.getRepository(Message).update({ id: msg.id }, { status: 'failed', failReason: reason });
     this.metrics.outboxSends.inc({ adapter: 'unknown', outcome: 'failed' });
-    await this.events.publish(msg.ownerId, 'message.status', { id: msg.id, conversationId: msg.conversationId, status: 'failed', reason });
+    await this.events.publish(msg.ownerId, 'message.status', {
+      id: msg.id,
+      conversationId: msg.conversationId,
+      status: 'failed',
+      reason,
+    });
   }
 
   async list(ownerId: string, conversationId: string, before: string | undefined, limit: number) {
-    const conv = await this.ds.getRepository(Conversation).findOne({ where: { id: conversationId, ownerId } });
+    const conv = await this.ds
+      .getRepository(Conversation)
+      .findOne({ where: { id: conversationId, ownerId } });
     if (!conv) throw ApiError.notFound('conversation');
     const qb = this.ds
       .getRepository(Message)
@@ -183,7 +224,8 @@ export class OutboxService implements OnApplicationBootstrap {
       .take(limit);
     if (before) {
       const ref = await this.ds.getRepository(Message).findOne({ where: { id: before, conversationId } });
-      if (!ref) throw ApiError.validation('before names no message of this conversation', [{ field: 'before' }]);
+      if (!ref)
+        throw ApiError.validation('before names no message of this conversation', [{ field: 'before' }]);
       qb.andWhere('m.sentAt < :at', { at: ref.sentAt });
     }
     const rows = await qb.getMany();

@@ -117,10 +117,13 @@ export function describeManifestProblems(m: unknown): string[] {
     problems.push('id must be lowercase letters, digits and dashes (at most 32)');
   for (const k of ['displayName', 'version', 'sdk'] as const)
     if (typeof r[k] !== 'string' || r[k] === '') problems.push(`${k} must be a non-empty string`);
-  if (typeof r.capabilities !== 'object' || r.capabilities === null) problems.push('capabilities must be an object');
+  if (typeof r.capabilities !== 'object' || r.capabilities === null)
+    problems.push('capabilities must be an object');
   const schema = r.optionsSchema as { '~standard'?: { validate?: unknown } } | undefined;
   if (typeof schema?.['~standard']?.validate !== 'function')
-    problems.push('optionsSchema must be a Standard Schema (zod, valibot, arktype, or an object with ~standard.validate)');
+    problems.push(
+      'optionsSchema must be a Standard Schema (zod, valibot, arktype, or an object with ~standard.validate)',
+    );
   if (typeof r.createClient !== 'function') problems.push('createClient must be a function');
   return problems;
 }

@@ -66,7 +66,12 @@ export interface ReplyCapable {
 }
 
 export interface ReactionsCapable {
-  react(roomId: RemoteRoomId, messageId: RemoteMessageId, key: string, transactionId: TransactionId): Promise<void>;
+  react(
+    roomId: RemoteRoomId,
+    messageId: RemoteMessageId,
+    key: string,
+    transactionId: TransactionId,
+  ): Promise<void>;
 }
 
 export interface AttachmentsCapable {
@@ -75,12 +80,19 @@ export interface AttachmentsCapable {
     file: { name: string; mimeType: string; data: Uint8Array },
     transactionId: TransactionId,
   ): Promise<RemoteMessageId>;
-  fetchAttachment(attachment: RemoteAttachment, maxBytes: number): Promise<{ mimeType: string; data: Uint8Array }>;
+  fetchAttachment(
+    attachment: RemoteAttachment,
+    maxBytes: number,
+  ): Promise<{ mimeType: string; data: Uint8Array }>;
 }
 
 export interface HistoryCapable {
   /** Emit `message` events with `backfill: true` for what was missed since `after` (a message id or time). */
-  backfill(roomId: RemoteRoomId, after: { messageId?: RemoteMessageId; at?: string }, limit: number): Promise<number>;
+  backfill(
+    roomId: RemoteRoomId,
+    after: { messageId?: RemoteMessageId; at?: string },
+    limit: number,
+  ): Promise<number>;
 }
 
 export interface CallOffer {
@@ -93,7 +105,10 @@ export interface CallOffer {
 export interface VoiceCapable {
   placeCall(offer: CallOffer): Promise<void>;
   answerCall(callId: CallId, sdp: string): Promise<void>;
-  sendCandidates(callId: CallId, candidates: { candidate: string; sdpMid?: string; sdpMLineIndex?: number }[]): Promise<void>;
+  sendCandidates(
+    callId: CallId,
+    candidates: { candidate: string; sdpMid?: string; sdpMLineIndex?: number }[],
+  ): Promise<void>;
   hangup(callId: CallId, reason: 'hangup' | 'rejected' | 'busy' | 'no_answer' | 'failed'): Promise<void>;
 }
 

@@ -59,7 +59,11 @@ export type RemoteEvent =
         text: string;
         formatted?: FormattedBody;
       })
-  | ({ type: 'message.redact' } & RoomEventBase & { messageId: RemoteMessageId; sender: RemoteSender; reason?: string })
+  | ({ type: 'message.redact' } & RoomEventBase & {
+        messageId: RemoteMessageId;
+        sender: RemoteSender;
+        reason?: string;
+      })
   | ({ type: 'reaction' } & RoomEventBase & {
         messageId: RemoteMessageId;
         reactionId?: RemoteMessageId;

@@ -34,7 +34,9 @@ export declare namespace StandardSchemaV1 {
     readonly input: Input;
     readonly output: Output;
   }
-  export type InferOutput<Schema extends StandardSchemaV1> = NonNullable<Schema['~standard']['types']>['output'];
+  export type InferOutput<Schema extends StandardSchemaV1> = NonNullable<
+    Schema['~standard']['types']
+  >['output'];
 }
 
 /** `a.b[0].c` for a Standard Schema issue path; `(root)` when empty. */
@@ -61,7 +63,10 @@ export async function validateWith<T>(
 ): Promise<{ ok: true; value: T } | { ok: false; issues: ValidationIssue[] }> {
   const result = await schema['~standard'].validate(value);
   if (result.issues) {
-    return { ok: false, issues: result.issues.map((i) => ({ path: formatIssuePath(i.path), message: i.message })) };
+    return {
+      ok: false,
+      issues: result.issues.map((i) => ({ path: formatIssuePath(i.path), message: i.message })),
+    };
   }
   return { ok: true, value: result.value };
 }

@@ -18,7 +18,10 @@ describe('gateway API (embedded mode, fake adapter)', () => {
     env = await startTestGateway();
     anon = new Api(env.gw.url);
     admin = await anon.login('admin', ADMIN_PASSWORD);
-    const created = await admin.call('POST', '/api/v1/users', { username: 'bob', password: 'bob-password-1' });
+    const created = await admin.call('POST', '/api/v1/users', {
+      username: 'bob',
+      password: 'bob-password-1',
+    });
     expect(created.status).toBe(201);
     bob = await anon.login('bob', 'bob-password-1');
   });
@@ -70,13 +73,13 @@ describe('gateway API (embedded mode, fake adapter)', () => {
       const wrong = await anon.call('POST', '/api/v1/auth/login', { username: 'bob', password: 'nope-nope' });
       expect(wrong.status).toBe(401);
       expect(wrong.json.error.message).toMatch(/wrong username or password/);
-      let limited;
+      let limited: Awaited<ReturnType<Api['call']>> | undefined;
       for (let i = 0; i < 12; i++) {
         limited = await anon.call('POST', '/api/v1/auth/login', { username: 'mallory', password: 'x' });
         if (limited.status === 429) break;
       }
-      expect(limited!.status).toBe(429);
-      expect(limited!.json.error.code).toBe('RATE_LIMITED');
+      expect(limited?.status).toBe(429);
+      expect(limited?.json.error.code).toBe('RATE_LIMITED');
     });
 
     it('lets only an admin create users', async () => {
@@ -91,9 +94,19 @@ describe('gateway API (embedded mode, fake adapter)', () => {
       ['bad JSON', '{"adapter": "fake", ', 400, 'BAD_JSON'],
       ['a JSON array', '[1,2]', 400, 'VALIDATION_FAILED'],
       ['a wrong type', JSON.stringify({ adapter: 42, options: {} }), 400, 'VALIDATION_FAILED'],
-      ['an unknown field', JSON.stringify({ adapter: 'fake', options: {}, evil: true }), 400, 'VALIDATION_FAILED'],
+      [
+        'an unknown field',
+        JSON.stringify({ adapter: 'fake', options: {}, evil: true }),
+        400,
+        'VALIDATION_FAILED',
+      ],
       ['options not an object', JSON.stringify({ adapter: 'fake', options: 'x' }), 400, 'VALIDATION_FAILED'],
-      ['a body over 1 MiB', JSON.stringify({ adapter: 'fake', options: { pad: 'x'.repeat(1100 * 1024) } }), 413, 'PAYLOAD_TOO_LARGE'],
+      [
+        'a body over 1 MiB',
+        JSON.stringify({ adapter: 'fake', options: { pad: 'x'.repeat(1100 * 1024) } }),
+        413,
+        'PAYLOAD_TOO_LARGE',
+      ],
     ])('%s', async (_name, body, status, code) => {
       const r = await admin.call('POST', '/api/v1/accounts', body);
       expect(r.status).toBe(status);
@@ -121,7 +134,11 @@ describe('gateway API (embedded mode, fake adapter)', () => {
     });
 
     it('answers unknown routes, bad ids and path tricks with 404 JSON', async () => {
-      for (const p of ['/api/v1/nothing-here', '/api/v1/accounts/not-a-uuid', '/api/v1/accounts/..%2F..%2Fetc%2Fpasswd']) {
+      for (const p of [
+        '/api/v1/nothing-here',
+        '/api/v1/accounts/not-a-uuid',
+        '/api/v1/accounts/..%2F..%2Fetc%2Fpasswd',
+      ]) {
         const r = await admin.call('GET', p);
         expect({ p, status: r.status }).toEqual({ p, status: 404 });
         expect(r.json.error.code).toBe('NOT_FOUND');
@@ -137,7 +154,11 @@ describe('gateway API (embedded mode, fake adapter)', () => {
       const r = await admin.call('GET', '/api/v1/adapters');
       expect(r.status).toBe(200);
       const fake = r.json.find((a: { id: string }) => a.id === 'fake');
-      expect(fake).toMatchObject({ id: 'fake', displayName: expect.any(String), version: expect.any(String) });
+      expect(fake).toMatchObject({
+        id: 'fake',
+        displayName: expect.any(String),
+        version: expect.any(String),
+      });
       expect(fake.capabilities).toBeDefined();
     });
 
@@ -157,8 +178,14 @@ describe('gateway API (embedded mode, fake adapter)', () => {
       });
       expect(b.status).toBe(201);
       bobAccount = b.json.id;
-      for (const [api, id] of [[admin, aliceAccount], [bob, bobAccount]] as const) {
-        await eventually(async () => (await api.call('GET', `/api/v1/accounts/${id}`)).json.state === 'connected', 'connected');
+      for (const [api, id] of [
+        [admin, aliceAccount],
+        [bob, bobAccount],
+      ] as const) {
+        await eventually(
+          async () => (await api.call('GET', `/api/v1/accounts/${id}`)).json.state === 'connected',
+          'connected',
+        );
       }
     });
 
@@ -185,20 +212,35 @@ describe('gateway API (embedded mode, fake adapter)', () => {
       const adminList = await admin.call('GET', '/api/v1/accounts');
       expect(adminList.json.map((a: { id: string }) => a.id)).toEqual([aliceAccount]);
       // Bob cannot open a conversation through Alice's account either.
-      const conv = await bob.call('POST', '/api/v1/conversations', { accountId: aliceAccount, address: '#x' });
+      const conv = await bob.call('POST', '/api/v1/conversations', {
+        accountId: aliceAccount,
+        address: '#x',
+      });
       expect(conv.status).toBe(404);
     });
 
     it('sends through the outbox (202, idempotent by clientId) and ingests the reply', async () => {
-      const conv = await admin.call('POST', '/api/v1/conversations', { accountId: aliceAccount, address: '#lobby' });
+      const conv = await admin.call('POST', '/api/v1/conversations', {
+        accountId: aliceAccount,
+        address: '#lobby',
+      });
       expect(conv.status).toBe(201);
-      const bobConv = await bob.call('POST', '/api/v1/conversations', { accountId: bobAccount, address: '#lobby' });
+      const bobConv = await bob.call('POST', '/api/v1/conversations', {
+        accountId: bobAccount,
+        address: '#lobby',
+      });
       expect(bobConv.status).toBe(201);
 
-      const send = await admin.call('POST', `/api/v1/conversations/${conv.json.id}/messages`, { text: 'hello bob', clientId: 'c-1' });
+      const send = await admin.call('POST', `/api/v1/conversations/${conv.json.id}/messages`, {
+        text: 'hello bob',
+        clientId: 'c-1',
+      });
       expect(send.status).toBe(202);
       expect(send.json).toMatchObject({ id: expect.any(String), status: expect.any(String) });
-      const again = await admin.call('POST', `/api/v1/conversations/${conv.json.id}/messages`, { text: 'hello bob', clientId: 'c-1' });
+      const again = await admin.call('POST', `/api/v1/conversations/${conv.json.id}/messages`, {
+        text: 'hello bob',
+        clientId: 'c-1',
+      });
       expect(again.json.id).toBe(send.json.id);
 
       // Bob's gateway user sees it arrive from the fake network through ingest, once.
@@ -217,12 +259,16 @@ describe('gateway API (embedded mode, fake adapter)', () => {
 
       // Nobody else can read or post into it.
       expect((await bob.call('GET', `/api/v1/conversations/${conv.json.id}/messages`)).status).toBe(404);
-      expect((await bob.call('POST', `/api/v1/conversations/${conv.json.id}/messages`, { text: 'x' })).status).toBe(404);
+      expect(
+        (await bob.call('POST', `/api/v1/conversations/${conv.json.id}/messages`, { text: 'x' })).status,
+      ).toBe(404);
     });
   });
 
   describe('event stream', () => {
-    function connect(url: string): Promise<{ ws: WebSocket; frames: any[]; closed: Promise<{ code: number; reason: string }> }> {
+    function connect(
+      url: string,
+    ): Promise<{ ws: WebSocket; frames: any[]; closed: Promise<{ code: number; reason: string }> }> {
       const ws = new WebSocket(url);
       const frames: any[] = [];
       ws.on('message', (d) => frames.push(JSON.parse(String(d))));
@@ -248,9 +294,19 @@ describe('gateway API (embedded mode, fake adapter)', () => {
         label: 'second',
         options: { network: 'net2', user: 'bob', password: 'pw-pw-pw' },
       });
-      const first = await eventually(async () => live.frames.find((f) => f.type === 'account.state' && f.data.accountId === r.json.id), 'account.state frame');
+      const first = await eventually(
+        async () => live.frames.find((f) => f.type === 'account.state' && f.data.accountId === r.json.id),
+        'account.state frame',
+      );
       expect(first.at).toMatch(/^\d{4}-\d\d-\d\dT/);
-      await eventually(async () => live.frames.some((f) => f.type === 'account.state' && f.data.state === 'connected' && f.data.accountId === r.json.id), 'connected frame');
+      await eventually(
+        async () =>
+          live.frames.some(
+            (f) =>
+              f.type === 'account.state' && f.data.state === 'connected' && f.data.accountId === r.json.id,
+          ),
+        'connected frame',
+      );
       live.ws.close();
       await live.closed;
 
@@ -263,11 +319,17 @@ describe('gateway API (embedded mode, fake adapter)', () => {
         label: 'third',
         options: { network: 'net3', user: 'bob', password: 'pw-pw-pw' },
       });
-      await eventually(async () => (await bob.call('GET', `/api/v1/accounts/${again.json.id}`)).json.state === 'connected', 'third connected');
+      await eventually(
+        async () => (await bob.call('GET', `/api/v1/accounts/${again.json.id}`)).json.state === 'connected',
+        'third connected',
+      );
 
       const replay = await connect(`${wsBase()}?token=${bob.token}&since=${encodeURIComponent(since)}`);
       const frames = await eventually(async () => {
-        const fs = replay.frames.filter((f) => f.type === 'account.state' && f.data.accountId === again.json.id && f.data.state === 'connected');
+        const fs = replay.frames.filter(
+          (f) =>
+            f.type === 'account.state' && f.data.accountId === again.json.id && f.data.state === 'connected',
+        );
         return fs.length > 0 && replay.frames;
       }, 'replayed frames');
       // Everything after `since`, in order, without the frame at `since` itself, without duplicates.
@@ -277,8 +339,12 @@ describe('gateway API (embedded mode, fake adapter)', () => {
       expect(frames.every((f: { at: string }) => f.at > since)).toBe(true);
       expect(frames.some((f: { data: { accountId: string } }) => f.data.accountId === r.json.id)).toBe(true);
       // Alice's (admin's) events never reach Bob.
-      const adminAccounts = (await admin.call('GET', '/api/v1/accounts')).json.map((a: { id: string }) => a.id);
-      expect(frames.some((f: { data: { accountId?: string } }) => adminAccounts.includes(f.data.accountId))).toBe(false);
+      const adminAccounts = (await admin.call('GET', '/api/v1/accounts')).json.map(
+        (a: { id: string }) => a.id,
+      );
+      expect(
+        frames.some((f: { data: { accountId?: string } }) => adminAccounts.includes(f.data.accountId)),
+      ).toBe(false);
       replay.ws.close();
     });
   });

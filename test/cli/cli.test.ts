@@ -17,7 +17,9 @@ const repo = path.resolve(__dirname, '../..');
 function freshClone(dir: string): string {
   const tree = path.join(dir, 'clone');
   mkdirSync(tree);
-  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: repo })
+  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: repo,
+  })
     .toString('utf8')
     .split('\0')
     .filter((f) => f && existsSync(path.join(repo, f)));
@@ -32,7 +34,9 @@ function freshClone(dir: string): string {
 
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('SWITCHBOARD_') || ['PORT', 'HOST', 'DATABASE_URL', 'REDIS_URL'].includes(k)) delete env[k];
+  for (const k of Object.keys(env))
+    if (k.startsWith('SWITCHBOARD_') || ['PORT', 'HOST', 'DATABASE_URL', 'REDIS_URL'].includes(k))
+      delete env[k];
   return { ...env, npm_config_update_notifier: 'false', ...extra };
 }
 
@@ -50,8 +54,15 @@ describe('the switchboard command', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  async function start(env: Record<string, string>, cwd = tree): Promise<{ proc: ManagedProcess; url: string }> {
-    const proc = startProcess('switchboard', 'npm', ['start', '--silent'], { cwd, env: cleanEnv(env), detached: true });
+  async function start(
+    env: Record<string, string>,
+    cwd = tree,
+  ): Promise<{ proc: ManagedProcess; url: string }> {
+    const proc = startProcess('switchboard', 'npm', ['start', '--silent'], {
+      cwd,
+      env: cleanEnv(env),
+      detached: true,
+    });
     running.push(proc);
     await proc.waitForOutput(/Switchboard is running at (http:\/\/\S+)/, 60000);
     const url = /Switchboard is running at (http:\/\/\S+)/.exec(proc.output)![1]!;
@@ -87,7 +98,11 @@ describe('the switchboard command', () => {
 
   it('migrate and doctor report in words', () => {
     const env = cleanEnv({ SWITCHBOARD_DATA_DIR: path.join(dir, 'doctor-data') });
-    const migrate = spawnSync('node', ['bin/switchboard.js', 'migrate'], { cwd: tree, env, encoding: 'utf8' });
+    const migrate = spawnSync('node', ['bin/switchboard.js', 'migrate'], {
+      cwd: tree,
+      env,
+      encoding: 'utf8',
+    });
     expect(migrate.status).toBe(0);
     expect(migrate.stdout).toMatch(/applied \d+ migration|up to date/);
     const doctor = spawnSync('node', ['bin/switchboard.js', 'doctor'], { cwd: tree, env, encoding: 'utf8' });
@@ -98,10 +113,18 @@ describe('the switchboard command', () => {
     // A broken setting is named by doctor and by start, with exit code 2.
     const bad = path.join(dir, 'bad.yaml');
     writeFileSync(bad, 'server:\n  port: "abc"\n');
-    const d2 = spawnSync('node', ['bin/switchboard.js', 'doctor'], { cwd: tree, env: { ...env, SWITCHBOARD_CONFIG: bad }, encoding: 'utf8' });
+    const d2 = spawnSync('node', ['bin/switchboard.js', 'doctor'], {
+      cwd: tree,
+      env: { ...env, SWITCHBOARD_CONFIG: bad },
+      encoding: 'utf8',
+    });
     expect(d2.status).toBe(2);
     expect(d2.stdout).toContain('server.port');
-    const s2 = spawnSync('node', ['bin/switchboard.js', 'start'], { cwd: tree, env: { ...env, SWITCHBOARD_CONFIG: bad }, encoding: 'utf8' });
+    const s2 = spawnSync('node', ['bin/switchboard.js', 'start'], {
+      cwd: tree,
+      env: { ...env, SWITCHBOARD_CONFIG: bad },
+      encoding: 'utf8',
+    });
     expect(s2.status).toBe(2);
     expect(s2.stderr).toContain('server.port');
     expect(s2.stderr).toContain(bad);
@@ -135,10 +158,18 @@ describe('the switchboard command', () => {
           body: JSON.stringify({ username: 'admin', password: 'first-admin-pw' }),
         })
       ).json()) as { token: string };
-      const res = await fetch(`${url}/api/v1/adapters`, { headers: { authorization: `Bearer ${login.token}` } });
+      const res = await fetch(`${url}/api/v1/adapters`, {
+        headers: { authorization: `Bearer ${login.token}` },
+      });
       expect(res.status).toBe(200);
       const list = (await res.json()) as { id: string; version: string; source: { kind: string } }[];
-      expect(list).toEqual([expect.objectContaining({ id: 'echo', version: '1.2.3', source: expect.objectContaining({ kind: 'package' }) })]);
+      expect(list).toEqual([
+        expect.objectContaining({
+          id: 'echo',
+          version: '1.2.3',
+          source: expect.objectContaining({ kind: 'package' }),
+        }),
+      ]);
     });
 
     it.each([

@@ -86,7 +86,11 @@ export class Api {
 }
 
 /** Polls until `fn` returns a truthy value (a condition, not a timing assertion). */
-export async function eventually<T>(fn: () => Promise<T | undefined | false>, what: string, timeoutMs = 20000): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 20000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -96,7 +100,8 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false>, wh
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -68,14 +68,23 @@ export class ManagedProcess {
   async waitForOutput(pattern: RegExp, timeoutMs = 20000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!pattern.test(this.out)) {
-      if (!this.running) throw new Error(`${this.name} exited before printing ${String(pattern)}:\n${this.out.slice(-4000)}`);
-      if (Date.now() > deadline) throw new Error(`${this.name} did not print ${String(pattern)} within ${timeoutMs} ms:\n${this.out.slice(-4000)}`);
+      if (!this.running)
+        throw new Error(`${this.name} exited before printing ${String(pattern)}:\n${this.out.slice(-4000)}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `${this.name} did not print ${String(pattern)} within ${timeoutMs} ms:\n${this.out.slice(-4000)}`,
+        );
       await new Promise((r) => setTimeout(r, 50));
     }
   }
 }
 
-export function startProcess(name: string, command: string, args: string[], options: SpawnOptions = {}): ManagedProcess {
+export function startProcess(
+  name: string,
+  command: string,
+  args: string[],
+  options: SpawnOptions = {},
+): ManagedProcess {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
   return new ManagedProcess(name, child, options.detached === true);
 }

@@ -41,4 +41,3 @@ export function installFixtures(dir: string, names: string[]): string {
   );
   return prefix;
 }
-

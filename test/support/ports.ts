@@ -35,7 +35,8 @@ export async function waitForPort(port: number, host = '127.0.0.1', timeoutMs = 
       });
     });
     if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing accepted connections on ${host}:${port} within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`nothing accepted connections on ${host}:${port} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

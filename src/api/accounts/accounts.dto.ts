@@ -13,7 +13,9 @@ export class CreateAccountDto {
   @MaxLength(200)
   label?: string;
 
-  @ApiProperty({ description: "The adapter's account options (see API.md); validated by the adapter's schema." })
+  @ApiProperty({
+    description: "The adapter's account options (see API.md); validated by the adapter's schema.",
+  })
   @IsObject()
   options!: Record<string, unknown>;
 }

@@ -60,8 +60,10 @@ export class AuthService {
         'username must be 2-64 characters: lowercase letters, digits, dot, dash or underscore',
         [{ field: 'username' }],
       );
-    if (password.length < 8) throw ApiError.validation('password must be at least 8 characters', [{ field: 'password' }]);
-    if (await this.users.exists({ where: { username: name } })) throw ApiError.conflict(`user "${name}" already exists`);
+    if (password.length < 8)
+      throw ApiError.validation('password must be at least 8 characters', [{ field: 'password' }]);
+    if (await this.users.exists({ where: { username: name } }))
+      throw ApiError.conflict(`user "${name}" already exists`);
     const user = this.users.create({
       id: randomUUID(),
       username: name,
@@ -73,7 +75,11 @@ export class AuthService {
     return { id: user.id, username: user.username, isAdmin: user.isAdmin };
   }
 
-  async login(username: string, password: string, clientAddress: string): Promise<{ token: string; expiresAt: string }> {
+  async login(
+    username: string,
+    password: string,
+    clientAddress: string,
+  ): Promise<{ token: string; expiresAt: string }> {
     const name = username.trim().toLowerCase();
     const key = `${name}|${clientAddress}`;
     const wait = this.limiter.retryAfter(key);
@@ -130,5 +136,4 @@ export class AuthService {
 }
 
 // A valid scrypt hash of a random string: only used to spend the same time on unknown usernames.
-const DUMMY_HASH =
-  'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';

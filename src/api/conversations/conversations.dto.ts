@@ -28,7 +28,10 @@ export class SendMessageDto {
   @MaxLength(65536)
   text!: string;
 
-  @ApiProperty({ required: false, description: 'Formatted body; sanitised to the portable formatting model.' })
+  @ApiProperty({
+    required: false,
+    description: 'Formatted body; sanitised to the portable formatting model.',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(262144)
@@ -39,7 +42,10 @@ export class SendMessageDto {
   @IsUUID()
   replyTo?: string;
 
-  @ApiProperty({ required: false, description: 'Chosen by the client: a second send with the same clientId is the same message.' })
+  @ApiProperty({
+    required: false,
+    description: 'Chosen by the client: a second send with the same clientId is the same message.',
+  })
   @IsOptional()
   @IsString()
   @MinLength(1)

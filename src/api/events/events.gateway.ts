@@ -94,7 +94,10 @@ export class EventsGateway implements OnGatewayConnection, OnModuleDestroy {
           ws.send(
             JSON.stringify({
               type: 'replay.truncated',
-              data: { reason: 'more events were missed than one replay holds; reconnect with since=<at of the last frame>' },
+              data: {
+                reason:
+                  'more events were missed than one replay holds; reconnect with since=<at of the last frame>',
+              },
               at: new Date().toISOString(),
               seq: lastSeq,
             }),

@@ -31,7 +31,17 @@ export class HealthController {
     res.status(ok ? 200 : 503).json({
       status: ok ? 'ok' : 'unavailable',
       checks: { storage, queue },
-      ...(ok ? {} : { error: { code: 'UNAVAILABLE', message: [storage, queue].filter((c) => !c.ok).map((c) => c.message).join('; ') } }),
+      ...(ok
+        ? {}
+        : {
+            error: {
+              code: 'UNAVAILABLE',
+              message: [storage, queue]
+                .filter((c) => !c.ok)
+                .map((c) => c.message)
+                .join('; '),
+            },
+          }),
     });
   }
 
@@ -42,7 +52,8 @@ export class HealthController {
     for (const q of [INGEST_QUEUE, OUTBOX_QUEUE]) {
       try {
         const s = await this.queue.stats(q);
-        for (const [state, n] of Object.entries(s)) this.metrics.queueJobs.set({ queue: q, state }, n);
+        for (const [state, n] of Object.entries(s) as [string, number][])
+          this.metrics.queueJobs.set({ queue: q, state }, n);
       } catch {
         // Queue stats are best effort: /healthz reports an unusable queue.
       }
