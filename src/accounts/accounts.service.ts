@@ -69,8 +69,18 @@ export class AccountsService implements ClientHost, OnApplicationShutdown {
     return this.log.child({ account: accountId });
   }
 
+  // Status writes of one account are chained: concurrent writes could land out of order (a pool of
+  // PostgreSQL connections, or interleaved awaits) and leave a stale state in the database.
+  private readonly statusChains = new Map<string, Promise<void>>();
+
   onStatus(accountId: string, status: ConnectionStatus): void {
-    void this.recordStatus(accountId, status);
+    const next = (this.statusChains.get(accountId) ?? Promise.resolve()).then(() =>
+      this.recordStatus(accountId, status),
+    );
+    this.statusChains.set(accountId, next);
+    void next.finally(() => {
+      if (this.statusChains.get(accountId) === next) this.statusChains.delete(accountId);
+    });
   }
 
   private async recordStatus(accountId: string, status: ConnectionStatus): Promise<void> {

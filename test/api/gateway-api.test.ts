@@ -1,21 +1,38 @@
 import WebSocket from 'ws';
 import { fakeHub } from '../fixtures/fake-adapter';
+import { randomBytes } from 'node:crypto';
 import { ADMIN_PASSWORD, Api, eventually, startTestGateway } from '../support/gateway';
+import { startPostgres, type PostgresServer } from '../support/postgres';
+import { startRedis, type RedisServer } from '../support/redis';
 
 /**
- * The foundation's API through a real gateway (SQLite, embedded queue) and the fake in-memory adapter
- * loaded by path through the registry: auth, isolation between users, validation of bad input, accounts
- * connecting, the outbox, and the WebSocket event stream with replay.
+ * The foundation's API through a real gateway and the fake in-memory adapter loaded by path through the
+ * registry: auth, isolation between users, validation of bad input, accounts connecting, the outbox, and
+ * the WebSocket event stream with replay. Once in the embedded default (SQLite + the embedded queue) and
+ * once in cluster mode (a real PostgreSQL + BullMQ on a real Redis).
  */
-describe('gateway API (embedded mode, fake adapter)', () => {
+describe.each(['embedded', 'cluster'] as const)('gateway API (%s mode, fake adapter)', (mode) => {
   let env: Awaited<ReturnType<typeof startTestGateway>>;
   let anon: Api;
   let admin: Api;
   let bob: Api;
+  let pg: PostgresServer | undefined;
+  let redis: RedisServer | undefined;
 
   beforeAll(async () => {
     fakeHub.reset();
-    env = await startTestGateway();
+    if (mode === 'cluster') {
+      [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
+      env = await startTestGateway({
+        database: { url: pg.url },
+        queue: { redisUrl: redis.url, backoffBaseMs: 50, backoffMaxMs: 1000 },
+        security: { secretKey: randomBytes(32).toString('base64') },
+      });
+      expect(env.config.mode).toBe('cluster');
+    } else {
+      env = await startTestGateway();
+      expect(env.config.mode).toBe('embedded');
+    }
     anon = new Api(env.gw.url);
     admin = await anon.login('admin', ADMIN_PASSWORD);
     const created = await admin.call('POST', '/api/v1/users', {
@@ -28,6 +45,7 @@ describe('gateway API (embedded mode, fake adapter)', () => {
 
   afterAll(async () => {
     await env?.stop();
+    await Promise.all([pg?.stop(), redis?.stop()]);
     fakeHub.reset();
   });
 
@@ -319,10 +337,15 @@ describe('gateway API (embedded mode, fake adapter)', () => {
         label: 'third',
         options: { network: 'net3', user: 'bob', password: 'pw-pw-pw' },
       });
-      await eventually(
-        async () => (await bob.call('GET', `/api/v1/accounts/${again.json.id}`)).json.state === 'connected',
-        'third connected',
-      );
+      expect(again.status).toBe(201);
+      let lastSeen: unknown;
+      await eventually(async () => {
+        const got = await bob.call('GET', `/api/v1/accounts/${again.json.id}`);
+        lastSeen = got.json;
+        return got.json.state === 'connected';
+      }, 'third connected').catch((e: Error) => {
+        throw new Error(`${e.message}; last seen ${JSON.stringify(lastSeen)}`);
+      });
 
       const replay = await connect(`${wsBase()}?token=${bob.token}&since=${encodeURIComponent(since)}`);
       const frames = await eventually(async () => {
