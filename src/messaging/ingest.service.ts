@@ -6,7 +6,7 @@ import type { Logger } from '../common/logger';
 import { ClientEventsService } from '../events/client-events.service';
 import type { QueuePort } from '../queue';
 import { toHtml, toPlainText, type RemoteEvent, type RemoteEventOf } from '../sdk';
-import { Conversation, Endpoint, Message, MessageRemoteId, Person } from '../storage/entities';
+import { Account, Conversation, Endpoint, Message, MessageRemoteId, Person } from '../storage/entities';
 import { insertRow, patch } from '../common/db';
 import { CONFIG, DATA_SOURCE, LOGGER, QUEUE } from '../tokens';
 import { iso, toMs } from '../common/time';
@@ -71,6 +71,8 @@ export class IngestService implements OnApplicationBootstrap {
   }
 
   async handle({ account, event }: IngestJob): Promise<void> {
+    // Events still queued for an account that was deleted meanwhile have nowhere to go.
+    if (!(await this.ds.getRepository(Account).exists({ where: { id: account.accountId } }))) return;
     switch (event.type) {
       case 'connection.state':
         return;
