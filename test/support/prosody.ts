@@ -23,7 +23,7 @@ export interface ProsodyServer {
   fingerprint256: string;
   /** The temp dir holding config, data, certificate and log. */
   dir: string;
-  registerUser(user: string, password: string): Promise<void>;
+  registerUser(user: string, password: string, onHost?: string): Promise<void>;
   /** The tail of prosody's log file, for error messages. */
   log(): string;
   stop(): Promise<void>;
@@ -35,6 +35,8 @@ export interface ProsodyOptions {
   domain?: string;
   /** Accept c2s logins without TLS (tests of `tls: 'none'`). */
   allowPlaintext?: boolean;
+  /** More virtual hosts, served with the main domain's certificate (which does not name them). */
+  misnamedHosts?: string[];
 }
 
 const lua = (s: string): string => JSON.stringify(s); // a JSON string is a valid Lua string literal here
@@ -109,6 +111,9 @@ ssl = { certificate = ${lua(certFile)}, key = ${lua(keyFile)} }
 VirtualHost ${lua(domain)}
   ssl = { certificate = ${lua(certFile)}, key = ${lua(keyFile)} }
 
+${(opts.misnamedHosts ?? [])
+  .map((h) => `VirtualHost ${lua(h)}\n  ssl = { certificate = ${lua(certFile)}, key = ${lua(keyFile)} }\n`)
+  .join('\n')}
 Component ${lua(mucDomain)} "muc"
   modules_enabled = { "muc_mam" }
   restrict_room_creation = false
@@ -152,11 +157,11 @@ Component ${lua(mucDomain)} "muc"
     certificatePem,
     fingerprint256,
     dir,
-    async registerUser(user, password) {
+    async registerUser(user, password, onHost = domain) {
       try {
-        await run(prosodyctl, ['--config', configFile, 'register', user, domain, password], { cwd: dir });
+        await run(prosodyctl, ['--config', configFile, 'register', user, onHost, password], { cwd: dir });
       } catch (err) {
-        throw new Error(`prosodyctl register ${user}@${domain} failed: ${String(err)}\n${tail(logFile)}`);
+        throw new Error(`prosodyctl register ${user}@${onHost} failed: ${String(err)}\n${tail(logFile)}`);
       }
     },
     log: () => tail(logFile),

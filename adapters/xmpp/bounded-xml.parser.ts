@@ -1,0 +1,88 @@
+import xml from '@xmpp/xml';
+
+export interface ParserLimits {
+  /** Most bytes (UTF-16 code units, close enough) one top-level stanza may take, text between stanzas included. */
+  maxStanzaBytes: number;
+  /** Deepest nesting inside the stream (the stream root is depth 1). */
+  maxDepth: number;
+}
+
+export class StanzaLimitError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'stanza_too_large' | 'too_deep' | 'not_well_formed',
+  ) {
+    super(message);
+    this.name = 'StanzaLimitError';
+  }
+}
+
+/**
+ * The stream parser @xmpp/xml provides (ltx) has no size limit (a never-ending text node grows its buffer
+ * forever) and throws out of `write()` on an undeclared entity, which would escape the socket's data
+ * handler. This one counts bytes and depth, turns every throw into an `error` event, and goes quiet after
+ * the first error so that the connection closes the stream instead of crashing.
+ */
+export function boundedParser(limits: ParserLimits): new () => xml.Parser {
+  return class BoundedParser extends xml.Parser {
+    private depth = 0;
+    private bytes = 0;
+    private failed = false;
+
+    constructor() {
+      super();
+      // The base parser reports a mismatched end tag itself; after any error, nothing more is parsed.
+      this.on('error', () => {
+        this.failed = true;
+      });
+    }
+
+    override onStartElement(name: string, attrs: Record<string, string>): void {
+      if (this.failed) return;
+      this.depth += 1;
+      if (this.depth > limits.maxDepth) {
+        this.fail(new StanzaLimitError(`element nesting deeper than ${limits.maxDepth}`, 'too_deep'));
+        return;
+      }
+      super.onStartElement(name, attrs);
+    }
+
+    override onEndElement(name: string): void {
+      if (this.failed) return;
+      this.depth -= 1;
+      super.onEndElement(name);
+      // Back at the stream's level: one stanza is complete.
+      if (this.depth <= 1) this.bytes = 0;
+    }
+
+    override onText(str: string): void {
+      if (this.failed) return;
+      super.onText(str);
+    }
+
+    override write(data: string): void {
+      if (this.failed) return;
+      this.bytes += data.length;
+      try {
+        super.write(data);
+      } catch (e) {
+        this.fail(
+          new StanzaLimitError(
+            `the server sent XML that is not well-formed: ${e instanceof Error ? e.message : String(e)}`,
+            'not_well_formed',
+          ),
+        );
+        return;
+      }
+      if (!this.failed && this.bytes > limits.maxStanzaBytes)
+        this.fail(
+          new StanzaLimitError(`a stanza larger than ${limits.maxStanzaBytes} bytes`, 'stanza_too_large'),
+        );
+    }
+
+    private fail(error: StanzaLimitError): void {
+      if (this.failed) return;
+      this.emit('error', error);
+    }
+  };
+}

@@ -1,0 +1,29 @@
+import { defineAdapter } from '@switchboard/sdk';
+import { XmppClient } from './xmpp.client';
+import { type XmppOptions, xmppOptionsSchema } from './xmpp.options';
+
+export type { XmppOptions } from './xmpp.options';
+export { XmppClient } from './xmpp.client';
+
+export default defineAdapter<XmppOptions>({
+  id: 'xmpp',
+  displayName: 'XMPP (Jabber)',
+  version: '0.1.0',
+  sdk: '^1.0.0',
+  capabilities: {
+    presence: true,
+    roster: true,
+    rooms: true,
+    typing: true,
+    receipts: true,
+    edit: true,
+    redact: true,
+    reply: true,
+    media: { audio: false, video: false },
+    // Servers commonly cap stanzas at 256 KiB; leave room for the envelope.
+    maxMessageBytes: 200_000,
+  },
+  optionsSchema: xmppOptionsSchema,
+  secretOptions: ['password'],
+  createClient: (options, ctx) => new XmppClient(options, ctx),
+});

@@ -1,0 +1,282 @@
+import { createHash } from 'node:crypto';
+import {
+  type RemoteEvent,
+  RemoteMessageId,
+  RemoteRoomId,
+  type RemoteSender,
+  RemoteUserId,
+} from '@switchboard/sdk';
+import type xml from '@xmpp/xml';
+import { NS } from './xmpp.namespaces';
+
+type Element = xml.Element;
+
+/** `Local@Domain/Resource` → `local@domain` (local part and domain compared case-insensitively). */
+export function bareJid(jid: string): string {
+  const slash = jid.indexOf('/');
+  return (slash === -1 ? jid : jid.slice(0, slash)).toLowerCase();
+}
+
+export function resourceOf(jid: string): string | undefined {
+  const slash = jid.indexOf('/');
+  return slash === -1 ? undefined : jid.slice(slash + 1);
+}
+
+/**
+ * A stable id for a message: its XEP-0359 origin-id (the same on every copy, sender's or recipient's, live
+ * or archived), else the stanza's `id`, else a hash of sender, time and body so that a replay derives it again.
+ */
+export function messageIdOf(stanza: Element, fallbackAt: string): RemoteMessageId {
+  const origin = stanza.getChild('origin-id', NS.sid)?.attrs.id;
+  if (origin) return RemoteMessageId(origin);
+  const id = stanza.attrs.id;
+  if (id) return RemoteMessageId(id);
+  const h = createHash('sha256')
+    .update(`${stanza.attrs.from ?? ''}\u0000${fallbackAt}\u0000${stanza.getChildText('body') ?? ''}`)
+    .digest('hex')
+    .slice(0, 32);
+  return RemoteMessageId(`h:${h}`);
+}
+
+/** The server-assigned XEP-0359 stanza-id of `by` (a room, or our own archive), if any. */
+export function stanzaIdBy(stanza: Element, by: string): string | undefined {
+  for (const s of stanza.getChildren('stanza-id', NS.sid))
+    if (s.attrs.by !== undefined && bareJid(s.attrs.by) === by && s.attrs.id) return s.attrs.id;
+  return undefined;
+}
+
+/** The XEP-0203 delay stamp, if the message was delayed (offline storage, MUC history, MAM). */
+export function delayStamp(stanza: Element): string | undefined {
+  const stamp = stanza.getChild('delay', NS.delay)?.attrs.stamp;
+  if (!stamp) return undefined;
+  const t = Date.parse(stamp);
+  return Number.isNaN(t) ? undefined : new Date(t).toISOString();
+}
+
+/**
+ * The body without the XEP-0461 fallback (the quoted text a client without reply support would show):
+ * the `<fallback for='urn:xmpp:reply:0'><body start end/></fallback>` range, in code points.
+ */
+export function stripReplyFallback(stanza: Element, body: string): string {
+  for (const f of stanza.getChildren('fallback', NS.fallback)) {
+    if (f.attrs.for !== NS.reply) continue;
+    const range = f.getChild('body');
+    const start = Number(range?.attrs.start);
+    const end = Number(range?.attrs.end);
+    if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end <= start) continue;
+    const cps = [...body];
+    if (end > cps.length) continue;
+    return (cps.slice(0, start).join('') + cps.slice(end).join('')).trim();
+  }
+  return body;
+}
+
+/** What the mapper needs to know about the account. */
+export interface MessageContext {
+  /** Our own bare JID. */
+  self: string;
+  /** Our nick in a joined MUC room (bare room JID), or undefined when the room is not joined. */
+  nickIn(room: string): string | undefined;
+  /** Translates a MUC stanza-id (what group retractions and replies reference) to our message id. */
+  roomMessageId(room: string, stanzaId: string): RemoteMessageId | undefined;
+  now(): string;
+}
+
+export interface MappedMessage {
+  events: RemoteEvent[];
+  /** Set when the sender asked for a XEP-0184 receipt: the id to acknowledge, and to whom. */
+  receiptRequest?: { to: string; id: string };
+  /** For group messages: the room's stanza-id, so that later references to it can be translated. */
+  roomStanzaId?: { room: string; stanzaId: string; messageId: RemoteMessageId };
+}
+
+const CHAT_STATE_TYPING: Record<string, boolean> = {
+  composing: true,
+  paused: false,
+  active: false,
+  inactive: false,
+  gone: false,
+};
+
+/**
+ * Maps one `<message/>` into RemoteEvents. Carbons are unwrapped only when they come from our own bare JID
+ * (anyone else sending a "carbon" is forging). Unknown payloads are ignored, never an error.
+ */
+export function mapMessage(outer: Element, ctx: MessageContext, backfill = false): MappedMessage {
+  const outerFrom = outer.attrs.from ? bareJid(outer.attrs.from) : ctx.self;
+  let stanza = outer;
+  let carbon: 'sent' | 'received' | undefined;
+  for (const kind of ['sent', 'received'] as const) {
+    const wrapper = outer.getChild(kind, NS.carbons);
+    if (!wrapper) continue;
+    if (outerFrom !== ctx.self) return { events: [] };
+    const inner = wrapper.getChild('forwarded', NS.forward)?.getChild('message');
+    if (!inner) return { events: [] };
+    stanza = inner;
+    carbon = kind;
+  }
+  const type = stanza.attrs.type ?? 'normal';
+  if (type === 'error') return { events: [] };
+  const from = stanza.attrs.from ?? ctx.self;
+  const to = stanza.attrs.to ?? ctx.self;
+  const at = delayStamp(stanza) ?? delayStamp(outer) ?? ctx.now();
+
+  if (type === 'groupchat') return mapGroupMessage(stanza, from, at, ctx, backfill);
+
+  // A direct conversation is named by the other party's bare JID.
+  const sentByUs = carbon === 'sent' || bareJid(from) === ctx.self;
+  const peer = bareJid(sentByUs ? to : from);
+  const roomId = RemoteRoomId(peer);
+  const sender: RemoteSender = sentByUs
+    ? { userId: RemoteUserId(ctx.self), self: true }
+    : { userId: RemoteUserId(peer) };
+  return mapCommon(stanza, { roomId, sender, at, roomKind: 'direct', backfill, replyToPeer: peer }, ctx);
+}
+
+function mapGroupMessage(
+  stanza: Element,
+  from: string,
+  at: string,
+  ctx: MessageContext,
+  backfill: boolean,
+): MappedMessage {
+  const room = bareJid(from);
+  const nick = resourceOf(from);
+  const roomId = RemoteRoomId(room);
+  const subject = stanza.getChild('subject');
+  if (subject && !stanza.getChild('body'))
+    return { events: [{ type: 'room.upsert', at, roomId, kind: 'group', topic: subject.text() }] };
+  if (nick === undefined) return { events: [] }; // a message from the room itself (status notices)
+  const ours = ctx.nickIn(room);
+  const sender: RemoteSender = {
+    userId: RemoteUserId(`${room}/${nick}`),
+    displayName: nick,
+    ...(ours !== undefined && ours === nick ? { self: true } : {}),
+  };
+  const history = backfill || stanza.getChild('delay', NS.delay) !== undefined;
+  const mapped = mapCommon(
+    stanza,
+    { roomId, sender, at, roomKind: 'group', backfill: history, replyToPeer: room },
+    ctx,
+  );
+  const sid = stanzaIdBy(stanza, room);
+  const msg = mapped.events.find((e) => e.type === 'message');
+  if (sid && msg?.type === 'message') mapped.roomStanzaId = { room, stanzaId: sid, messageId: msg.messageId };
+  return mapped;
+}
+
+interface Where {
+  roomId: RemoteRoomId;
+  sender: RemoteSender;
+  at: string;
+  roomKind: 'direct' | 'group';
+  backfill: boolean;
+  replyToPeer: string;
+}
+
+function mapCommon(stanza: Element, w: Where, ctx: MessageContext): MappedMessage {
+  const { roomId, sender, at } = w;
+  const room = roomId as string;
+  const events: RemoteEvent[] = [];
+  // In a room, retractions and replies reference the room's stanza-id; translate when we know it.
+  const ref = (id: string): RemoteMessageId =>
+    w.roomKind === 'group' ? (ctx.roomMessageId(room, id) ?? RemoteMessageId(id)) : RemoteMessageId(id);
+
+  const receipt = stanza.getChild('received', NS.receipts)?.attrs.id;
+  if (receipt && !sender.self)
+    events.push({
+      type: 'receipt',
+      at,
+      roomId,
+      userId: sender.userId,
+      messageId: RemoteMessageId(receipt),
+      kind: 'delivered',
+    });
+  const displayed = stanza.getChild('displayed', NS.markers)?.attrs.id;
+  if (displayed && !sender.self)
+    events.push({
+      type: 'receipt',
+      at,
+      roomId,
+      userId: sender.userId,
+      messageId: ref(displayed),
+      kind: 'read',
+    });
+
+  const retract =
+    stanza.getChild('retract', NS.retract1)?.attrs.id ??
+    (stanza.getChild('apply-to', NS.fasten)?.getChild('retract', NS.retract0)
+      ? stanza.getChild('apply-to', NS.fasten)?.attrs.id
+      : undefined);
+  if (retract) {
+    events.push({ type: 'message.redact', at, roomId, messageId: ref(retract), sender });
+    return { events };
+  }
+
+  const body = stanza.getChildText('body');
+  if (body === null) {
+    const state = stanza.getChildElements().find((c) => c.attrs.xmlns === NS.chatStates);
+    const typing = state ? CHAT_STATE_TYPING[state.name] : undefined;
+    if (typing !== undefined && !sender.self && !w.backfill)
+      events.push({ type: 'typing', at, roomId, userId: sender.userId, typing });
+    return { events };
+  }
+
+  const messageId = messageIdOf(stanza, at);
+  const replace = stanza.getChild('replace', NS.correct)?.attrs.id;
+  if (replace) {
+    events.push({
+      type: 'message.edit',
+      at,
+      roomId,
+      messageId: RemoteMessageId(replace),
+      editId: messageId,
+      sender,
+      text: body,
+    });
+    return { events };
+  }
+
+  const reply = stanza.getChild('reply', NS.reply);
+  const text = reply ? stripReplyFallback(stanza, body) : body;
+  const origin = stanza.getChild('origin-id', NS.sid)?.attrs.id;
+  events.push({
+    type: 'message',
+    at,
+    roomId,
+    messageId,
+    sender,
+    kind: text.startsWith('/me ') ? 'emote' : 'text',
+    text: text.startsWith('/me ') ? text.slice(4) : text,
+    ...(reply?.attrs.id ? { replyTo: ref(reply.attrs.id) } : {}),
+    ...(sender.self && origin ? { transactionId: origin } : {}),
+    ...(w.backfill ? { backfill: true } : {}),
+    roomKind: w.roomKind,
+  });
+  const result: MappedMessage = { events };
+  if (
+    stanza.getChild('request', NS.receipts) &&
+    !sender.self &&
+    w.roomKind === 'direct' &&
+    stanza.attrs.id &&
+    stanza.attrs.from
+  )
+    result.receiptRequest = { to: stanza.attrs.from, id: stanza.attrs.id };
+  return result;
+}
+
+/** A roster `<item/>` as a contact event (`subscription='remove'` removes it). */
+export function mapRosterItem(item: Element, at: string): RemoteEvent | undefined {
+  const jid = item.attrs.jid;
+  if (!jid) return undefined;
+  const userId = RemoteUserId(bareJid(jid));
+  if (item.attrs.subscription === 'remove') return { type: 'contact.remove', at, userId };
+  const name = item.attrs.name?.trim();
+  return {
+    type: 'contact.upsert',
+    at,
+    userId,
+    ...(name ? { displayName: name } : {}),
+    hints: { handles: [bareJid(jid)] },
+  };
+}

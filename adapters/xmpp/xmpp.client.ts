@@ -1,0 +1,738 @@
+import { randomUUID } from 'node:crypto';
+import { Socket as NetSocket } from 'node:net';
+import {
+  type ClientContext,
+  type ConnectionStatus,
+  type EditCapable,
+  type FormattedBody,
+  type NetworkClient,
+  type OutboundMessage,
+  type Presence,
+  type PresenceCapable,
+  type ReceiptsCapable,
+  type RedactCapable,
+  type RemoteEvent,
+  RemoteMessageId,
+  RemoteRoomId,
+  RemoteUserId,
+  type ReplyCapable,
+  type RosterCapable,
+  type RosterContact,
+  type RoomsCapable,
+  type RoomSummary,
+  SendError,
+  type SendResult,
+  type TransactionId,
+  type TypingCapable,
+} from '@switchboard/sdk';
+import xml from '@xmpp/xml';
+import { createXmppConnection, type XmppConnection } from './xmpp-connection.factory';
+import { bareJid, mapMessage, mapRosterItem, resourceOf } from './xmpp-inbound.mapper';
+import {
+  buildChatState,
+  buildCorrection,
+  buildDisplayed,
+  buildPresence,
+  buildReceipt,
+  buildRetraction,
+  buildTextMessage,
+  type ChatType,
+} from './xmpp-outbound.builder';
+import { aggregatePresence, parseShow, type ResourcePresence } from './xmpp-presence.aggregate';
+import { classifyFailure } from './xmpp-errors.mapper';
+import { NS } from './xmpp.namespaces';
+import { resolveEndpoint, type XmppOptions } from './xmpp.options';
+import { parseTrust, TlsSocket } from './xmpp-tls.socket';
+
+type Element = xml.Element;
+
+const LOGIN_TIMEOUT_MS = 30_000;
+const JOIN_TIMEOUT_MS = 20_000;
+/** Room stanza-ids remembered per room, to translate group retractions/replies/markers. */
+const ROOM_ID_MEMORY = 2000;
+
+interface JoinedRoom {
+  nick: string;
+  occupants: Set<string>;
+  announced: boolean;
+  joined: boolean;
+  waiters: { resolve(): void; reject(e: Error): void }[];
+  /** stanza-id (the room's) ↔ our message id (origin-id), both ways, bounded. */
+  byStanzaId: Map<string, RemoteMessageId>;
+  byMessageId: Map<string, string>;
+}
+
+const now = (): string => new Date().toISOString();
+const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+export class XmppClient
+  implements
+    NetworkClient,
+    PresenceCapable,
+    RosterCapable,
+    RoomsCapable,
+    TypingCapable,
+    ReceiptsCapable,
+    EditCapable,
+    RedactCapable,
+    ReplyCapable
+{
+  readonly nativeReplies = true as const;
+  private current: ConnectionStatus = { state: 'connecting' };
+  private conn?: XmppConnection;
+  private online = false;
+  /** disconnect() was called or the gateway disposed of us: emit nothing more. */
+  private closing = false;
+  /** This connection's outcome was reported (a drop): later errors of the same connection are noise. */
+  private ended = false;
+  private queue: Promise<void> = Promise.resolve();
+  private readonly self: string;
+  private readonly resource: string;
+  private readonly presences = new Map<string, Map<string, ResourcePresence>>();
+  private seq = 0;
+  private readonly rooms = new Map<string, JoinedRoom>();
+  private myPresence: Presence = { state: 'available' };
+
+  constructor(
+    private readonly options: XmppOptions,
+    private readonly ctx: ClientContext,
+  ) {
+    this.self = options.jid.toLowerCase();
+    this.resource = options.resource ?? `switchboard-${randomUUID().slice(0, 8)}`;
+  }
+
+  get status(): ConnectionStatus {
+    return this.current;
+  }
+
+  async connect(): Promise<void> {
+    if (this.ctx.signal.aborted || this.closing) return;
+    await this.report({ state: 'connecting' });
+    let conn: XmppConnection;
+    try {
+      conn = createXmppConnection({
+        endpoint: resolveEndpoint(this.options),
+        username: this.options.jid.slice(0, this.options.jid.indexOf('@')),
+        password: this.options.password,
+        resource: this.resource,
+        trust: parseTrust(this.options.trustedCertificate),
+        limits: { maxStanzaBytes: this.options.maxStanzaBytes, maxDepth: this.options.maxDepth },
+        allowPlaintext: this.options.tls === 'none' && this.options.allowPlaintext,
+      });
+    } catch (e) {
+      return this.report({ state: 'error', code: 'bad_options', message: errText(e), retryable: false });
+    }
+    this.conn = conn;
+    const { entity } = conn;
+    // Always listened to: an EventEmitter 'error' without a listener would throw.
+    entity.on('error', (e: unknown) => this.onConnectionError(e));
+    entity.on('stanza', (s: Element) => this.onStanza(s));
+    this.installIqHandlers(conn);
+    this.ctx.signal.addEventListener('abort', () => this.abort(), { once: true });
+
+    try {
+      await this.login(conn);
+    } catch (e) {
+      this.hardClose();
+      if (this.closing || this.ctx.signal.aborted) return;
+      this.ended = true;
+      return this.report(classifyFailure(e));
+    }
+    if (this.closing || this.ctx.signal.aborted) return;
+    this.online = true;
+    await this.report({ state: 'connected' });
+    try {
+      await this.afterLogin(conn);
+    } catch (e) {
+      this.ctx.logger.warn('xmpp: setting up the session failed', { error: errText(e) });
+    }
+  }
+
+  private login({ entity }: XmppConnection): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const onClose = (reject: (e: Error) => void) => (): void =>
+      reject(new Error('the server closed the connection during login'));
+    let closeListener: (() => void) | undefined;
+    return new Promise<void>((resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new Error('the server did not complete the login in time')),
+        LOGIN_TIMEOUT_MS,
+      );
+      closeListener = onClose(reject);
+      entity.once('disconnect', closeListener);
+      entity.start().then(
+        () => resolve(),
+        (e: unknown) => reject(e instanceof Error ? e : new Error(String(e))),
+      );
+    }).finally(() => {
+      clearTimeout(timer);
+      if (closeListener) entity.removeListener('disconnect', closeListener);
+      entity.on('disconnect', () => {
+        if (this.online)
+          this.drop({
+            state: 'transient_disconnect',
+            code: 'connection_lost',
+            message: 'the server closed the connection',
+          });
+      });
+    });
+  }
+
+  private async afterLogin(conn: XmppConnection): Promise<void> {
+    // XEP-0280: copies of what our other clients send and receive.
+    await conn.iqCaller.set(xml('enable', { xmlns: NS.carbons })).catch((e: unknown) => {
+      this.ctx.logger.info('xmpp: carbons not enabled', { error: errText(e) });
+    });
+    const items = await this.fetchRoster();
+    const at = now();
+    this.enqueue(async () => {
+      for (const item of items) {
+        const ev = mapRosterItem(item, at);
+        if (ev) await this.emit(ev);
+      }
+    });
+    await conn.entity.send(buildPresence(this.myPresence));
+    for (const room of this.options.rooms)
+      await this.joinRoom(room).catch((e: unknown) =>
+        this.ctx.logger.warn('xmpp: could not join a configured room', { room, error: errText(e) }),
+      );
+  }
+
+  private installIqHandlers({ iqCallee }: XmppConnection): void {
+    // RFC 6121 roster push: only from our own account (no `from`, or our bare JID).
+    iqCallee.set(NS.roster, 'query', (c) => {
+      const from = c.stanza.attrs.from;
+      if (from !== undefined && bareJid(from) !== this.self)
+        return xml('error', { type: 'cancel' }, xml('service-unavailable', { xmlns: NS.stanzas }));
+      const items = c.element?.getChildren('item') ?? [];
+      const at = now();
+      this.enqueue(async () => {
+        for (const item of items) {
+          const ev = mapRosterItem(item, at);
+          if (ev) await this.emit(ev);
+        }
+      });
+      return true;
+    });
+    iqCallee.get(NS.ping, 'ping', () => true);
+    iqCallee.get(NS.discoInfo, 'query', () =>
+      xml(
+        'query',
+        { xmlns: NS.discoInfo },
+        xml('identity', { category: 'client', type: 'pc', name: 'Switchboard' }),
+        ...[
+          NS.discoInfo,
+          NS.ping,
+          NS.receipts,
+          NS.chatStates,
+          NS.markers,
+          NS.correct,
+          NS.retract1,
+          NS.reply,
+          NS.muc,
+        ].map((v) => xml('feature', { var: v })),
+      ),
+    );
+  }
+
+  async disconnect(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.online = false;
+    const entity = this.conn?.entity;
+    if (entity && entity.status === 'online') {
+      try {
+        await entity.send(xml('presence', { type: 'unavailable' }));
+        await Promise.race([entity.stop(), new Promise((r) => setTimeout(r, 3000))]);
+      } catch {
+        // the connection is going away either way
+      }
+    }
+    this.hardClose();
+    this.current = { state: 'logged_out', retryable: false };
+  }
+
+  // ---- inbound ----
+
+  private onConnectionError(e: unknown): void {
+    // Errors during login reject start() and are classified there.
+    if (!this.online) return;
+    this.ctx.logger.warn('xmpp: connection error', { error: errText(e) });
+    this.drop(classifyFailure(e));
+  }
+
+  private onStanza(stanza: Element): void {
+    if (!this.online) return;
+    this.enqueue(() => this.handleStanza(stanza));
+  }
+
+  /** Events are emitted in arrival order, each after the previous one was accepted. */
+  private enqueue(task: () => Promise<void>): void {
+    this.queue = this.queue.then(task).catch((e: unknown) => {
+      this.ctx.logger.warn('xmpp: could not handle a stanza', { error: errText(e) });
+    });
+  }
+
+  private async handleStanza(stanza: Element): Promise<void> {
+    if (stanza.name === 'message') return this.handleMessage(stanza);
+    if (stanza.name === 'presence') return this.handlePresence(stanza);
+  }
+
+  private async handleMessage(stanza: Element): Promise<void> {
+    const mapped = mapMessage(stanza, {
+      self: this.self,
+      nickIn: (room) => this.rooms.get(room)?.nick,
+      roomMessageId: (room, sid) => this.rooms.get(room)?.byStanzaId.get(sid),
+      now,
+    });
+    if (mapped.roomStanzaId) {
+      const r = this.rooms.get(mapped.roomStanzaId.room);
+      if (r) {
+        r.byStanzaId.set(mapped.roomStanzaId.stanzaId, mapped.roomStanzaId.messageId);
+        r.byMessageId.set(mapped.roomStanzaId.messageId, mapped.roomStanzaId.stanzaId);
+        if (r.byStanzaId.size > ROOM_ID_MEMORY) {
+          const [oldest] = r.byStanzaId;
+          if (oldest) {
+            r.byStanzaId.delete(oldest[0]);
+            r.byMessageId.delete(oldest[1]);
+          }
+        }
+      }
+    }
+    for (const ev of mapped.events) await this.emit(ev);
+    // Acknowledge only what the gateway accepted.
+    if (mapped.receiptRequest) await this.sendQuietly(buildReceipt(mapped.receiptRequest));
+  }
+
+  private async handlePresence(stanza: Element): Promise<void> {
+    const from = stanza.attrs.from;
+    if (!from) return;
+    const type = stanza.attrs.type;
+    const bare = bareJid(from);
+    const resource = resourceOf(from);
+    const mucUser = stanza.getChild('x', NS.mucUser);
+    if (this.rooms.has(bare)) return this.handleRoomPresence(stanza, bare, resource, mucUser);
+    if (mucUser) return;
+    switch (type) {
+      case 'subscribe': {
+        const message = stanza.getChildText('status') ?? undefined;
+        await this.emit({
+          type: 'contact.request',
+          at: now(),
+          userId: RemoteUserId(bare),
+          ...(message ? { message } : {}),
+        });
+        return;
+      }
+      case 'subscribed':
+      case 'unsubscribe':
+      case 'unsubscribed':
+      case 'probe':
+      case 'error':
+        return;
+      default:
+        break;
+    }
+    if (bare === this.self) return; // our own resources
+    const res = resource ?? '';
+    const map = this.presences.get(bare) ?? new Map<string, ResourcePresence>();
+    this.presences.set(bare, map);
+    if (type === 'unavailable') map.delete(res);
+    else {
+      const status = stanza.getChildText('status');
+      const priority = Number.parseInt(stanza.getChildText('priority') ?? '0', 10);
+      map.set(res, {
+        show: parseShow(stanza.getChildText('show')),
+        ...(status ? { status } : {}),
+        priority: Number.isFinite(priority) ? priority : 0,
+        seq: ++this.seq,
+      });
+    }
+    const agg = aggregatePresence(map);
+    await this.emit({
+      type: 'presence',
+      at: now(),
+      userId: RemoteUserId(bare),
+      presence: agg.presence,
+      ...(agg.resource !== undefined ? { resource: agg.resource } : {}),
+    });
+  }
+
+  private async handleRoomPresence(
+    stanza: Element,
+    room: string,
+    nick: string | undefined,
+    x: Element | undefined,
+  ): Promise<void> {
+    const r = this.rooms.get(room);
+    if (!r || nick === undefined) return;
+    const type = stanza.attrs.type;
+    const roomId = RemoteRoomId(room);
+    if (type === 'error') {
+      if (!r.joined) {
+        const cond = stanza.getChild('error')?.getChildElements()[0]?.name ?? 'error';
+        this.rooms.delete(room);
+        for (const w of r.waiters.splice(0))
+          w.reject(new SendError(`could not join ${room}: ${cond}`, false, `muc_${cond}`));
+      }
+      return;
+    }
+    const codes = (x?.getChildren('status') ?? []).map((s) => s.attrs.code);
+    const isSelf = codes.includes('110') || (!r.joined && nick === r.nick);
+    if (!r.announced) {
+      r.announced = true;
+      await this.emit({ type: 'room.upsert', at: now(), roomId, kind: 'group', title: room });
+    }
+    const userId = RemoteUserId(`${room}/${nick}`);
+    if (type === 'unavailable') {
+      r.occupants.delete(nick);
+      const membership = codes.includes('301') ? 'ban' : codes.includes('307') ? 'kick' : 'leave';
+      await this.emit({ type: 'room.member', at: now(), roomId, userId, displayName: nick, membership });
+      if (isSelf && !codes.includes('303')) {
+        this.rooms.delete(room);
+        await this.emit({
+          type: 'room.left',
+          at: now(),
+          roomId,
+          ...(membership !== 'leave' ? { reason: membership } : {}),
+        });
+      }
+      return;
+    }
+    if (!r.occupants.has(nick)) {
+      r.occupants.add(nick);
+      await this.emit({
+        type: 'room.member',
+        at: now(),
+        roomId,
+        userId,
+        displayName: nick,
+        membership: 'join',
+      });
+    }
+    if (isSelf && !r.joined) {
+      r.joined = true;
+      r.nick = nick; // the room may have changed it (status 210)
+      for (const w of r.waiters.splice(0)) w.resolve();
+    }
+  }
+
+  // ---- outbound ----
+
+  async send(message: OutboundMessage): Promise<SendResult> {
+    const entity = this.requireOnline();
+    const to = bareJid(message.roomId);
+    const type = this.chatType(to);
+    const id = message.transactionId as string;
+    const text = message.kind === 'emote' ? `/me ${message.text}` : message.text;
+    let replyTo: { id: string; to: string } | undefined;
+    if (message.replyTo) {
+      const r = this.rooms.get(to);
+      replyTo = r
+        ? { id: r.byMessageId.get(message.replyTo) ?? message.replyTo, to }
+        : { id: message.replyTo, to };
+    }
+    await this.write(entity, buildTextMessage({ to, type, id, text, ...(replyTo ? { replyTo } : {}) }));
+    return { messageIds: [RemoteMessageId(id)], confirmed: await this.roundTrip() };
+  }
+
+  async editMessage(
+    roomId: RemoteRoomId,
+    messageId: RemoteMessageId,
+    text: string,
+    _formatted: FormattedBody | undefined,
+    transactionId: TransactionId,
+  ): Promise<void> {
+    const entity = this.requireOnline();
+    const to = bareJid(roomId);
+    await this.write(
+      entity,
+      buildCorrection({ to, type: this.chatType(to), id: transactionId, replaces: messageId, text }),
+    );
+  }
+
+  async redactMessage(roomId: RemoteRoomId, messageId: RemoteMessageId, reason?: string): Promise<void> {
+    const entity = this.requireOnline();
+    const to = bareJid(roomId);
+    const retracts = this.rooms.get(to)?.byMessageId.get(messageId) ?? messageId;
+    await this.write(
+      entity,
+      buildRetraction({
+        to,
+        type: this.chatType(to),
+        id: randomUUID(),
+        retracts,
+        ...(reason ? { reason } : {}),
+      }),
+    );
+  }
+
+  async setTyping(roomId: RemoteRoomId, typing: boolean): Promise<void> {
+    const entity = this.requireOnline();
+    const to = bareJid(roomId);
+    await this.write(entity, buildChatState({ to, type: this.chatType(to), typing }));
+  }
+
+  async markRead(roomId: RemoteRoomId, messageId: RemoteMessageId): Promise<void> {
+    const entity = this.requireOnline();
+    const to = bareJid(roomId);
+    const id = this.rooms.get(to)?.byMessageId.get(messageId) ?? messageId;
+    await this.write(entity, buildDisplayed({ to, type: this.chatType(to), id }));
+  }
+
+  async setPresence(presence: Presence): Promise<void> {
+    this.myPresence = presence;
+    const entity = this.requireOnline();
+    await this.write(entity, buildPresence(presence));
+    // MUC rooms only see directed presence.
+    for (const [room, r] of this.rooms) {
+      if (!r.joined || presence.state === 'offline') continue;
+      const p = buildPresence(presence);
+      p.attrs.to = `${room}/${r.nick}`;
+      await this.write(entity, p);
+    }
+  }
+
+  // ---- roster ----
+
+  async listContacts(): Promise<RosterContact[]> {
+    this.requireOnline();
+    const items = await this.fetchRoster();
+    return items.flatMap((i) =>
+      i.attrs.jid
+        ? [
+            {
+              userId: RemoteUserId(bareJid(i.attrs.jid)),
+              ...(i.attrs.name ? { displayName: i.attrs.name } : {}),
+            },
+          ]
+        : [],
+    );
+  }
+
+  async addContact(userId: RemoteUserId, opts?: { message?: string }): Promise<void> {
+    const entity = this.requireOnline();
+    const jid = this.requireJid(userId);
+    await this.iq(xml('query', { xmlns: NS.roster }, xml('item', { jid })));
+    await this.write(
+      entity,
+      xml(
+        'presence',
+        { to: jid, type: 'subscribe' },
+        opts?.message ? xml('status', {}, opts.message) : undefined,
+      ),
+    );
+  }
+
+  async removeContact(userId: RemoteUserId): Promise<void> {
+    this.requireOnline();
+    const jid = this.requireJid(userId);
+    // Removing the roster item also cancels both subscriptions (RFC 6121 §2.5).
+    await this.iq(xml('query', { xmlns: NS.roster }, xml('item', { jid, subscription: 'remove' })));
+  }
+
+  async answerContactRequest(userId: RemoteUserId, accept: boolean): Promise<void> {
+    const entity = this.requireOnline();
+    const jid = this.requireJid(userId);
+    await this.write(entity, xml('presence', { to: jid, type: accept ? 'subscribed' : 'unsubscribed' }));
+    // Accepting makes the buddy mutual: ask for theirs too (a no-op when we already have it).
+    if (accept) await this.write(entity, xml('presence', { to: jid, type: 'subscribe' }));
+  }
+
+  // ---- rooms ----
+
+  async joinRoom(address: string): Promise<RoomSummary> {
+    const entity = this.requireOnline();
+    const slash = address.indexOf('/');
+    const room = bareJid(address);
+    if (!/^[^@/\s]+@[^@/\s]+$/.test(room))
+      throw new SendError(
+        `${address} is not a room address (room@conference.example.org)`,
+        false,
+        'bad_address',
+      );
+    const nick =
+      slash !== -1
+        ? address.slice(slash + 1)
+        : (this.options.nick ?? this.self.slice(0, this.self.indexOf('@')));
+    const existing = this.rooms.get(room);
+    if (existing?.joined) return { roomId: RemoteRoomId(room), kind: 'group', title: room };
+    const r: JoinedRoom = existing ?? {
+      nick,
+      occupants: new Set(),
+      announced: false,
+      joined: false,
+      waiters: [],
+      byStanzaId: new Map(),
+      byMessageId: new Map(),
+    };
+    this.rooms.set(room, r);
+    const joined = new Promise<void>((resolve, reject) => r.waiters.push({ resolve, reject }));
+    if (!existing) {
+      const show = buildPresence(
+        this.myPresence.state === 'offline' ? { state: 'available' } : this.myPresence,
+      );
+      show.attrs.to = `${room}/${nick}`;
+      show.append(xml('x', { xmlns: NS.muc }, xml('history', { maxstanzas: '20' })));
+      await this.write(entity, show);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        joined,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new SendError(`no answer from ${room}`, true, 'muc_timeout')),
+            JOIN_TIMEOUT_MS,
+          );
+        }),
+      ]);
+    } catch (e) {
+      if (!r.joined) this.rooms.delete(room);
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+    return { roomId: RemoteRoomId(room), kind: 'group', title: room };
+  }
+
+  async leaveRoom(roomId: RemoteRoomId): Promise<void> {
+    const entity = this.requireOnline();
+    const room = bareJid(roomId);
+    const r = this.rooms.get(room);
+    if (!r) return;
+    await this.write(entity, xml('presence', { to: `${room}/${r.nick}`, type: 'unavailable' }));
+  }
+
+  async openDirect(userId: RemoteUserId): Promise<RoomSummary> {
+    const jid = this.requireJid(userId);
+    return { roomId: RemoteRoomId(jid), kind: 'direct', title: jid };
+  }
+
+  async listRooms(): Promise<RoomSummary[]> {
+    return [...this.rooms]
+      .filter(([, r]) => r.joined)
+      .map(([room]) => ({ roomId: RemoteRoomId(room), kind: 'group' as const, title: room }));
+  }
+
+  async setTopic(roomId: RemoteRoomId, topic: string): Promise<void> {
+    const entity = this.requireOnline();
+    await this.write(
+      entity,
+      xml('message', { to: bareJid(roomId), type: 'groupchat' }, xml('subject', {}, topic)),
+    );
+  }
+
+  /** Occupant nicks of a joined room (for tests and the API). */
+  occupants(roomId: RemoteRoomId): string[] {
+    return [...(this.rooms.get(bareJid(roomId))?.occupants ?? [])].sort();
+  }
+
+  // ---- helpers ----
+
+  private chatType(to: string): ChatType {
+    return this.rooms.get(to)?.joined ? 'groupchat' : 'chat';
+  }
+
+  private requireOnline(): XmppConnection['entity'] {
+    const entity = this.conn?.entity;
+    if (!this.online || this.closing || !entity || this.ctx.signal.aborted)
+      throw new SendError('not connected', true, 'disconnected');
+    return entity;
+  }
+
+  private requireJid(userId: string): string {
+    const jid = bareJid(userId);
+    if (!/^[^@/\s]+@[^@/\s]+$/.test(jid))
+      throw new SendError(`${userId} is not a JID (user@example.org)`, false, 'bad_address');
+    return jid;
+  }
+
+  private async write(entity: XmppConnection['entity'], stanza: Element): Promise<void> {
+    try {
+      await entity.send(stanza);
+    } catch (e) {
+      throw new SendError(`could not write to the server: ${errText(e)}`, true, 'disconnected');
+    }
+  }
+
+  private async sendQuietly(stanza: Element): Promise<void> {
+    const entity = this.conn?.entity;
+    if (!this.online || !entity) return;
+    await entity.send(stanza).catch(() => undefined);
+  }
+
+  private async iq(query: Element): Promise<Element | undefined> {
+    const conn = this.conn;
+    if (!conn) throw new SendError('not connected', true, 'disconnected');
+    try {
+      return await conn.iqCaller.set(query, undefined, 15_000);
+    } catch (e) {
+      const cond = (e as { condition?: unknown }).condition;
+      throw typeof cond === 'string'
+        ? new SendError(`the server refused: ${cond}`, false, cond)
+        : new SendError(`no answer from the server: ${errText(e)}`, true, 'timeout');
+    }
+  }
+
+  private async fetchRoster(): Promise<Element[]> {
+    const conn = this.conn;
+    if (!conn) return [];
+    const q = await conn.iqCaller.get(xml('query', { xmlns: NS.roster }), undefined, 15_000);
+    return q?.getChildren('item') ?? [];
+  }
+
+  /** The server handles one stream in order: its answer to a ping proves it took what we sent before. */
+  private async roundTrip(): Promise<boolean> {
+    const conn = this.conn;
+    if (!conn) return false;
+    try {
+      await conn.iqCaller.request(
+        xml('iq', { type: 'get', to: resolveEndpoint(this.options).domain }, xml('ping', { xmlns: NS.ping })),
+        10_000,
+      );
+      return true;
+    } catch (e) {
+      // An error reply is still an answer in order.
+      return typeof (e as { condition?: unknown }).condition === 'string';
+    }
+  }
+
+  private async emit(event: RemoteEvent): Promise<void> {
+    if (this.closing || this.ctx.signal.aborted) return;
+    await this.ctx.emit(event);
+  }
+
+  private drop(status: ConnectionStatus): void {
+    if (this.ended || this.closing) return;
+    this.ended = true;
+    this.online = false;
+    this.hardClose();
+    void this.report(status);
+  }
+
+  private abort(): void {
+    this.closing = true;
+    this.online = false;
+    this.hardClose();
+  }
+
+  /** Closes the TCP connection now, whatever the stream's state. */
+  private hardClose(): void {
+    const sock = this.conn?.entity.socket;
+    if (sock instanceof TlsSocket) sock.socket?.destroy();
+    else if (sock instanceof NetSocket) sock.destroy();
+    for (const r of this.rooms.values())
+      for (const w of r.waiters.splice(0)) w.reject(new SendError('disconnected', true, 'disconnected'));
+  }
+
+  private async report(status: ConnectionStatus): Promise<void> {
+    this.current = status;
+    if (this.ctx.signal.aborted || this.closing) return;
+    try {
+      await this.ctx.emit({ type: 'connection.state', at: now(), status });
+    } catch (e) {
+      this.ctx.logger.warn('xmpp: could not report the connection state', { error: errText(e) });
+    }
+  }
+}
