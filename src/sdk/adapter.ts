@@ -45,6 +45,8 @@ export interface NetworkClient {
   /**
    * Connect and log in. Never throws and never rejects: the outcome is reported with
    * `connection.state` events (connecting → connected, or bad_credentials / error / transient_disconnect).
+   * Report `connected` only when the client can send: logged in and its rooms (re)joined, because the
+   * outbox starts delivering queued messages the moment it sees `connected`.
    */
   connect(): Promise<void>;
   /** Log out and release everything; after it resolves the client emits nothing more. */
