@@ -6,6 +6,7 @@ import type { Logger } from '../common/logger';
 import { ApiError } from '../api/api-error';
 import { ClientEventsService } from '../events/client-events.service';
 import { IngestService } from '../messaging/ingest.service';
+import type { AccountRef } from '../messaging/queues';
 import { AccountSupervisor, type ClientHost } from '../registry/account-supervisor';
 import { AdapterRegistry } from '../registry/adapter-registry';
 import type { AccountStateStore, AdapterLogger, ConnectionStatus, RemoteEvent } from '../sdk';
@@ -54,11 +55,19 @@ export class AccountsService implements ClientHost, OnApplicationShutdown {
 
   // ---- ClientHost: what the supervisor calls on behalf of running clients ----
 
+  // Owner and adapter of each running account: every inbound event needs them, so they are not re-read.
+  private readonly refs = new Map<string, AccountRef>();
+
   async emit(accountId: string, event: RemoteEvent): Promise<void> {
-    const account = await this.repo.findOne({ where: { id: accountId } });
-    if (!account) return;
-    this.metrics.remoteEvents.inc({ adapter: account.adapterId, type: event.type });
-    await this.ingest.accept({ accountId, ownerId: account.ownerId, network: account.adapterId }, event);
+    let ref = this.refs.get(accountId);
+    if (!ref) {
+      const account = await this.repo.findOne({ where: { id: accountId } });
+      if (!account) return;
+      ref = { accountId, ownerId: account.ownerId, network: account.adapterId };
+      this.refs.set(accountId, ref);
+    }
+    this.metrics.remoteEvents.inc({ adapter: ref.network, type: event.type });
+    await this.ingest.accept(ref, event);
   }
 
   stateStore(accountId: string): AccountStateStore {
@@ -167,6 +176,7 @@ export class AccountsService implements ClientHost, OnApplicationShutdown {
   async remove(ownerId: string, id: string): Promise<void> {
     const row = await this.owned(ownerId, id);
     await this.supervisor.stop(row.id);
+    this.refs.delete(row.id);
     await this.repo.delete({ id: row.id });
     await this.refreshGauge();
   }
