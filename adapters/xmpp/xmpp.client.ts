@@ -411,9 +411,26 @@ export class XmppClient
       });
     }
     if (isSelf && !r.joined) {
+      // 201: we created the room; servers keep a new room locked until its owner accepts a configuration.
+      if (codes.includes('201')) await this.unlockNewRoom(room);
       r.joined = true;
       r.nick = nick; // the room may have changed it (status 210)
       for (const w of r.waiters.splice(0)) w.resolve();
+    }
+  }
+
+  /** XEP-0045 §10.1.2: accept the default configuration ("instant room"). */
+  private async unlockNewRoom(room: string): Promise<void> {
+    const conn = this.conn;
+    if (!conn) return;
+    try {
+      await conn.iqCaller.set(
+        xml('query', { xmlns: NS.mucOwner }, xml('x', { xmlns: NS.dataForms, type: 'submit' })),
+        room,
+        15_000,
+      );
+    } catch (e) {
+      this.ctx.logger.warn('xmpp: could not unlock a new room', { room, error: errText(e) });
     }
   }
 

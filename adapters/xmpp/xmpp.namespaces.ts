@@ -10,6 +10,9 @@ export const NS = {
   /** XEP-0045 */
   muc: 'http://jabber.org/protocol/muc',
   mucUser: 'http://jabber.org/protocol/muc#user',
+  mucOwner: 'http://jabber.org/protocol/muc#owner',
+  /** XEP-0004 */
+  dataForms: 'jabber:x:data',
   /** XEP-0085 */
   chatStates: 'http://jabber.org/protocol/chatstates',
   /** XEP-0184 */
