@@ -1,6 +1,7 @@
 import WebSocket from 'ws';
 import { fakeHub } from '../fixtures/fake-adapter';
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { ADMIN_PASSWORD, Api, eventually, startTestGateway } from '../support/gateway';
 import { startPostgres, type PostgresServer } from '../support/postgres';
 import { startRedis, type RedisServer } from '../support/redis';
@@ -204,6 +205,26 @@ describe.each(['embedded', 'cluster'] as const)('gateway API (%s mode, fake adap
           async () => (await api.call('GET', `/api/v1/accounts/${id}`)).json.state === 'connected',
           'connected',
         );
+      }
+    });
+
+    it('stores account secrets encrypted at rest', async () => {
+      if (mode === 'embedded') {
+        const db = readFileSync(env.config.database.sqlitePath);
+        const wal = existsSync(env.config.database.sqlitePath + '-wal')
+          ? readFileSync(env.config.database.sqlitePath + '-wal')
+          : Buffer.alloc(0);
+        expect(Buffer.concat([db, wal]).includes('alice-secret-pw')).toBe(false);
+        expect(Buffer.concat([db, wal]).includes('alice on net1')).toBe(true); // the file is the right one
+      } else {
+        const { Client } = await import('pg');
+        const c = new Client({ connectionString: pg!.url });
+        await c.connect();
+        const rows = await c.query('SELECT options, secrets FROM accounts');
+        await c.end();
+        const dump = JSON.stringify(rows.rows);
+        expect(dump).not.toContain('alice-secret-pw');
+        expect(dump).toContain('alice');
       }
     });
 
