@@ -48,6 +48,16 @@ export class EventsGateway implements OnGatewayConnection, OnModuleDestroy {
     for (const ws of this.sockets) ws.close(WS_CLOSE.shuttingDown, 'server shutting down');
   }
 
+  /** Resolves true once the socket's send buffer is under `limit`, false if it stays full for 30 s or closes. */
+  private async drained(ws: WebSocket, limit: number): Promise<boolean> {
+    const deadline = Date.now() + 30_000;
+    while (ws.bufferedAmount > limit / 2) {
+      if (ws.readyState !== ws.OPEN || Date.now() > deadline) return false;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return ws.readyState === ws.OPEN;
+  }
+
   async handleConnection(ws: WebSocket, req: IncomingMessage): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const token = url.searchParams.get('token') ?? bearerToken(req.headers.authorization);
@@ -76,7 +86,13 @@ export class EventsGateway implements OnGatewayConnection, OnModuleDestroy {
       }
       ws.send(JSON.stringify(frame));
     };
-    const unsubscribe = this.events.subscribe(user.id, (frame) => (live ? send(frame) : pending.push(frame)));
+    const unsubscribe = this.events.subscribe(user.id, (frame) => {
+      if (live) return send(frame);
+      // Live frames wait while the replay runs; a client that needs longer than this is dropped.
+      if (pending.length >= this.config.events.replayLimit)
+        ws.close(WS_CLOSE.tooSlow, 'client too slow: reconnect with ?since=');
+      else pending.push(frame);
+    });
     ws.on('close', () => {
       unsubscribe();
       this.sockets.delete(ws);
@@ -89,7 +105,14 @@ export class EventsGateway implements OnGatewayConnection, OnModuleDestroy {
     if (since) {
       try {
         const { frames, truncated } = await this.events.replay(user.id, since);
-        for (const f of frames) send(f);
+        for (const f of frames) {
+          // The replay is paced by the client's reading, not cut off: wait while its buffer is full.
+          if (!(await this.drained(ws, limit))) {
+            ws.close(WS_CLOSE.tooSlow, 'client too slow: reconnect with ?since=');
+            return;
+          }
+          send(f);
+        }
         if (truncated) {
           ws.send(
             JSON.stringify({
