@@ -12,7 +12,13 @@ import streamFeaturesFactory from '@xmpp/stream-features';
 import xml from '@xmpp/xml';
 import { boundedParser, type ParserLimits } from './bounded-xml.parser';
 import { NS } from './xmpp.namespaces';
-import { Plain, ScramSha1, ScramSha256 } from './xmpp-sasl.mechanisms';
+import {
+  Plain,
+  type SaslMechanism,
+  type SaslMechanismClass,
+  ScramSha1,
+  ScramSha256,
+} from './xmpp-sasl.mechanisms';
 import type { XmppEndpoint } from './xmpp.options';
 import { TlsSocket, type TlsTrust, TlsVerificationError, tlsOptions } from './xmpp-tls.socket';
 
@@ -111,8 +117,34 @@ export function createXmppConnection(s: ConnectionSettings): XmppConnection {
     return next();
   });
   const sasl = saslFactory({ streamFeatures }, { username: s.username, password: s.password });
-  // Mechanism preference: SCRAM-SHA-256, SCRAM-SHA-1, then PLAIN (over TLS only, see above).
-  for (const mech of [ScramSha256, ScramSha1, Plain]) sasl.use(mech.mechanismName, mech);
+  // Mechanism preference: SCRAM-SHA-256, SCRAM-SHA-1, then PLAIN (over TLS only, see above). Each is
+  // wrapped to remember the instance in use, so that the server's final SCRAM message (carried in
+  // <success/>, which @xmpp/sasl does not look at) can be verified: the server must know the password too.
+  let inUse: SaslMechanism | undefined;
+  for (const Mech of [ScramSha256, ScramSha1, Plain] as SaslMechanismClass[]) {
+    const Tracked = class extends Mech {
+      constructor() {
+        super();
+        // eslint-disable-next-line @typescript-eslint/no-this-alias -- the SASL factory builds it; we need the instance
+        inUse = this;
+      }
+    };
+    sasl.use(Mech.mechanismName, Tracked);
+  }
+  entity.on('nonza', (el: xml.Element) => {
+    if (!el.is('success', NS.sasl) || !inUse) return;
+    const data = el.text();
+    try {
+      if (data) inUse.challenge(Buffer.from(data, 'base64').toString('latin1'));
+    } catch (e) {
+      entity.emit('error', e);
+      const sock = entity.socket;
+      if (sock instanceof TlsSocket) sock.socket?.destroy();
+      else if (sock instanceof NetSocket) sock.destroy();
+    } finally {
+      inUse = undefined;
+    }
+  });
   resourceBinding({ iqCaller, streamFeatures }, s.resource);
   sessionEstablishment({ iqCaller, streamFeatures });
 

@@ -36,7 +36,7 @@ export class ScramError extends Error {
 const MAX_ITERATIONS = 1_000_000;
 
 export interface SaslMechanismClass {
-  new (): SaslMechanism;
+  new (nonce?: () => string): SaslMechanism;
   /** The factory matches offered mechanisms by this name. */
   readonly mechanismName: string;
 }
@@ -52,10 +52,13 @@ function scram(name: string, hash: 'sha1' | 'sha256', keyLen: number): SaslMecha
     private serverFirst = '';
     private serverSignature?: Buffer;
 
+    /** `nonce` is for tests (RFC test vectors); the SASL factory constructs without arguments. */
+    constructor(private readonly nonce: () => string = () => randomBytes(18).toString('base64')) {}
+
     response(cred: SaslCredentials): string {
       switch (this.stage) {
         case 'initial': {
-          this.clientNonce = randomBytes(18).toString('base64');
+          this.clientNonce = this.nonce();
           this.clientFirstBare = `n=${saslname(prep(cred.username))},r=${this.clientNonce}`;
           this.stage = 'challenge';
           return utf8ToBinary(`n,,${this.clientFirstBare}`);
@@ -126,6 +129,7 @@ export class Plain implements SaslMechanism {
   static readonly mechanismName = 'PLAIN';
   readonly name = 'PLAIN';
   readonly clientFirst = true;
+  constructor(_nonce?: () => string) {}
   response(cred: SaslCredentials): string {
     return utf8ToBinary(`\u0000${cred.username}\u0000${cred.password}`);
   }
