@@ -1,0 +1,123 @@
+import { RemoteRoomId, TransactionId } from '@switchboard/sdk';
+import { waitFor } from '../registry/registry-harness';
+import { startProsody, type ProsodyServer } from '../support/prosody';
+import { accountOptions, connectedClient, startXmppGateway } from './xmpp-harness';
+
+describe('xmpp adapter: oversized stanzas, dropped connections, carbons', () => {
+  let server: ProsodyServer;
+  let gw: Awaited<ReturnType<typeof startXmppGateway>>;
+  let alice: string;
+  let bob: string;
+
+  beforeAll(async () => {
+    server = await startProsody();
+    await server.registerUser('alice', 'alice-pw');
+    await server.registerUser('bob', 'bob-pw');
+    alice = `alice@${server.domain}`;
+    bob = `bob@${server.domain}`;
+    gw = await startXmppGateway();
+    await gw.supervisor.start({
+      accountId: 'a',
+      adapterId: 'xmpp',
+      options: accountOptions(server, 'alice', 'alice-pw', { maxStanzaBytes: 8192 }),
+    });
+    await gw.supervisor.start({
+      accountId: 'b',
+      adapterId: 'xmpp',
+      options: accountOptions(server, 'bob', 'bob-pw'),
+    });
+    await connectedClient(gw.supervisor, 'a');
+    await connectedClient(gw.supervisor, 'b');
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await server?.stop();
+  });
+
+  it('drops the stream on a stanza over the limit, reports it, and reconnects without crashing', async () => {
+    const before = gw.supervisor.client('a');
+    await gw.supervisor
+      .client('b')!
+      .send({ roomId: RemoteRoomId(alice), transactionId: TransactionId('big'), text: 'x'.repeat(20_000) });
+    await waitFor('alice reports the oversized stanza', () =>
+      gw.host.statuses
+        .get('a')
+        ?.find((s) => s.state === 'transient_disconnect' && s.code === 'stanza_too_large'),
+    );
+    await waitFor(
+      'alice reconnected',
+      () => gw.supervisor.status('a')?.state === 'connected' && gw.supervisor.client('a') !== before,
+    );
+    expect(gw.host.find('a', 'message', (e) => e.messageId === 'big')).toBeUndefined();
+    // The new connection works.
+    await gw.supervisor
+      .client('b')!
+      .send({ roomId: RemoteRoomId(alice), transactionId: TransactionId('small'), text: 'still there?' });
+    await waitFor('alice gets the next message', () =>
+      gw.host.find('a', 'message', (e) => e.messageId === 'small'),
+    );
+  });
+
+  it('reconnects both accounts after the server restarts, and delivers what was sent meanwhile', async () => {
+    const [a0, b0] = [gw.supervisor.client('a'), gw.supervisor.client('b')];
+    await server.restart();
+    await waitFor('both saw the drop', () =>
+      ['a', 'b'].every((id) =>
+        (gw.host.statuses.get(id) ?? []).slice(-3).some((s) => s.state === 'transient_disconnect'),
+      ),
+    );
+    await waitFor(
+      'both reconnected',
+      () =>
+        gw.supervisor.status('a')?.state === 'connected' &&
+        gw.supervisor.status('b')?.state === 'connected' &&
+        gw.supervisor.client('a') !== a0 &&
+        gw.supervisor.client('b') !== b0,
+      30_000,
+    );
+    await gw.supervisor.stop('a');
+    await gw.supervisor
+      .client('b')!
+      .send({
+        roomId: RemoteRoomId(alice),
+        transactionId: TransactionId('offline-1'),
+        text: 'while you were out',
+      });
+    await gw.supervisor.start({
+      accountId: 'a',
+      adapterId: 'xmpp',
+      options: accountOptions(server, 'alice', 'alice-pw', { maxStanzaBytes: 8192 }),
+    });
+    await connectedClient(gw.supervisor, 'a');
+    const got = await waitFor('the offline message arrives', () =>
+      gw.host.find('a', 'message', (e) => e.messageId === 'offline-1'),
+    );
+    expect(got.roomId).toBe(bob);
+    expect(
+      gw.host.eventsOf('a').filter((e) => e.type === 'message' && e.messageId === 'offline-1'),
+    ).toHaveLength(1);
+  });
+
+  it('reports what another client of ours sent and received (carbons), as our own', async () => {
+    await gw.supervisor.start({
+      accountId: 'a-phone',
+      adapterId: 'xmpp',
+      options: accountOptions(server, 'alice', 'alice-pw', { resource: 'phone' }),
+    });
+    const phone = await connectedClient(gw.supervisor, 'a-phone');
+    await phone.send({
+      roomId: RemoteRoomId(bob),
+      transactionId: TransactionId('from-phone'),
+      text: 'sent on my phone',
+    });
+    const carbon = await waitFor('the main client sees the sent carbon', () =>
+      gw.host.find('a', 'message', (e) => e.messageId === 'from-phone'),
+    );
+    expect(carbon).toMatchObject({
+      roomId: bob,
+      sender: { userId: alice, self: true },
+      transactionId: 'from-phone',
+    });
+    await gw.supervisor.stop('a-phone');
+  });
+});
