@@ -249,12 +249,13 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable {
         message: `no answer from the server for ${this.options.pingTimeoutSeconds} s`,
       };
     });
-    on<Error | undefined>('socket error', (e) => {
-      this.failure ??= {
-        state: 'transient_disconnect',
-        code: 'socket_error',
-        message: `connection failed: ${errorText(e)}`,
-      };
+    on<Error | false | undefined>('socket close', (e) => {
+      if (e)
+        this.failure ??= {
+          state: 'transient_disconnect',
+          code: 'socket_error',
+          message: `connection failed: ${errorText(e)}`,
+        };
     });
     on<boolean>('close', () => this.onClose());
     on<IrcMessageEvent>('privmsg', (e) => this.onMessage('text', e));

@@ -1,11 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireBinary, startProcess, type ManagedProcess } from './managed-process';
 import { freePort, waitForPort } from './ports';
 
 const MODULES_DIR = '/usr/lib/inspircd/modules';
+const SERVICES_NAME = 'services.switchboard.test';
+const LINK_PASSWORD = 'switchboard-link';
 
 /**
  * The IRCv3 and services-facing modules the adapter's tests rely on. `ircv3` carries away-notify,
@@ -40,6 +42,11 @@ export interface InspircdOptions {
   modules?: string[];
   /** Lines appended to the generated config. */
   extraConfig?: string;
+  /**
+   * Link Debian's atheme-services as the network's services (NickServ, SaslServ with PLAIN and
+   * EXTERNAL), so SASL works against a real services package.
+   */
+  services?: boolean;
 }
 
 export interface InspircdServer {
@@ -50,6 +57,8 @@ export interface InspircdServer {
   readonly tlsPort?: number;
   /** The self-signed certificate (PEM) the TLS port presents. */
   readonly tlsCert?: string;
+  /** The linked atheme, when started with `services: true`. */
+  readonly services?: { name: string; output(): string };
   readonly serverName: string;
   readonly version: string;
   /** What the server printed and logged so far (for failure messages). */
@@ -97,6 +106,31 @@ function makeCertificate(dir: string): { cert: string; key: string } {
   return { cert, key };
 }
 
+function athemeConfig(ircName: string, host: string, linkPort: number): string {
+  return `
+loadmodule "modules/protocol/inspircd";
+loadmodule "modules/backend/opensex";
+loadmodule "modules/crypto/pbkdf2v2";
+loadmodule "modules/nickserv/main";
+loadmodule "modules/nickserv/register";
+loadmodule "modules/nickserv/identify";
+loadmodule "modules/nickserv/cert";
+loadmodule "modules/saslserv/main";
+loadmodule "modules/saslserv/plain";
+loadmodule "modules/saslserv/external";
+serverinfo {
+  name = "${SERVICES_NAME}"; desc = "Switchboard test services"; numeric = "00A"; recontime = 1;
+  netname = "SwitchboardTest"; hidehostsuffix = "users.switchboard.test"; adminname = "test";
+  adminemail = "test@localhost"; registeremail = "noreply@localhost"; loglevel = { error; info; admin; network; };
+  maxlogins = 5; maxusers = 5; mdlimit = 30; emaillimit = 10; emailtime = 300; auth = none; casemapping = rfc1459;
+};
+uplink "${ircName}" { host = "${host}"; send_password = "${LINK_PASSWORD}"; receive_password = "${LINK_PASSWORD}"; port = ${linkPort}; };
+nickserv { nick = "NickServ"; user = "NickServ"; host = "services.int"; real = "Nickname Services"; };
+saslserv { nick = "SaslServ"; user = "SaslServ"; host = "services.int"; real = "SASL Authentication Agent"; };
+general { join_chans = no; leave_chans = no; raw = no; flood_msgs = 0; flood_time = 10; kline_time = 7; commit_interval = 5; };
+`;
+}
+
 function xmlAttr(v: string): string {
   if (/["\r\n\0]/.test(v)) throw new Error(`config value ${JSON.stringify(v)} cannot go into an attribute`);
   return v;
@@ -111,7 +145,8 @@ function xmlAttr(v: string): string {
 export async function startInspircd(options: InspircdOptions = {}): Promise<InspircdServer> {
   const bin = requireBinary('inspircd', ['/usr/sbin/inspircd', '/usr/lib/inspircd/inspircd'], 'inspircd');
   const modules = [...INSPIRCD_TEST_MODULES, ...(options.modules ?? [])];
-  if (options.tls) modules.push('ssl_gnutls');
+  // sslinfo hands the client certificate's fingerprint to services (SASL EXTERNAL).
+  if (options.tls) modules.push('ssl_gnutls', 'sslinfo');
   checkModules(modules);
   const version = inspircdVersion(bin);
 
@@ -121,6 +156,7 @@ export async function startInspircd(options: InspircdOptions = {}): Promise<Insp
   let port: number;
   let tlsPort: number | undefined;
   let tlsCert: string | undefined;
+  let linkPort: number | undefined;
   try {
     port = await freePort();
     const lines: string[] = [
@@ -133,8 +169,19 @@ export async function startInspircd(options: InspircdOptions = {}): Promise<Insp
       const { cert, key } = makeCertificate(dir);
       tlsCert = readFileSync(cert, 'utf8');
       lines.push(
-        `<sslprofile name="Clients" provider="gnutls" certfile="${cert}" keyfile="${key}" requestclientcert="no">`,
+        `<sslprofile name="Clients" provider="gnutls" certfile="${cert}" keyfile="${key}" requestclientcert="yes" hash="sha256">`,
         `<bind address="${host}" port="${tlsPort}" type="clients" ssl="Clients">`,
+      );
+    }
+    if (options.services) {
+      linkPort = await freePort();
+      lines.push(
+        `<bind address="${host}" port="${linkPort}" type="servers">`,
+        `<link name="${SERVICES_NAME}" ipaddr="${host}" port="${linkPort}" allowmask="127.0.0.0/8" sendpass="${LINK_PASSWORD}" recvpass="${LINK_PASSWORD}">`,
+        `<uline server="${SERVICES_NAME}" silent="yes">`,
+        `<module name="spanningtree">`,
+        `<module name="hidechans">`,
+        `<module name="svshold">`,
       );
     }
     const password =
@@ -152,7 +199,7 @@ export async function startInspircd(options: InspircdOptions = {}): Promise<Insp
       `<performance netbuffersize="10240" somaxconn="128" softlimit="12800" clonesonconnect="no" timeskipwarn="0">`,
       `<whowas groupsize="10" maxgroups="100000" maxkeep="3d">`,
       `<channels users="100" opers="100">`,
-      `<sasl target="services.switchboard.test" requiressl="no">`,
+      `<sasl target="${SERVICES_NAME}" requiressl="no">`,
       ...modules.map((m) => `<module name="${m}">`),
       options.extraConfig ?? '',
     );
@@ -196,9 +243,34 @@ export async function startInspircd(options: InspircdOptions = {}): Promise<Insp
     proc = p;
   };
 
+  let atheme: ManagedProcess | undefined;
   try {
     await launch();
+    if (options.services && linkPort !== undefined) {
+      const athemeBin = requireBinary('atheme-services', ['/usr/bin/atheme-services'], 'atheme-services');
+      const adir = join(dir, 'atheme');
+      mkdirSync(adir);
+      writeFileSync(join(adir, 'atheme.conf'), athemeConfig(serverName, host, linkPort));
+      // atheme reconnects to its uplink by itself (recontime 1 s), also after an InspIRCd restart.
+      const args = [
+        '-n',
+        '-c',
+        join(adir, 'atheme.conf'),
+        '-D',
+        adir,
+        '-l',
+        join(adir, 'atheme.log'),
+        '-p',
+        join(adir, 'atheme.pid'),
+      ];
+      atheme = startProcess('atheme-services', athemeBin, args, { cwd: adir });
+      await atheme.waitForOutput(/finished synching|synched|burst/i, 20_000).catch(async (err: unknown) => {
+        await atheme?.stop();
+        throw err;
+      });
+    }
   } catch (err) {
+    await proc?.kill9();
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
@@ -218,6 +290,7 @@ export async function startInspircd(options: InspircdOptions = {}): Promise<Insp
     ...(tlsCert !== undefined ? { tlsCert } : {}),
     serverName,
     version,
+    ...(atheme ? { services: { name: SERVICES_NAME, output: () => atheme?.output ?? '' } } : {}),
     output: () => `${proc?.output ?? ''}\n${logText()}`,
     halt,
     async start() {
@@ -229,6 +302,7 @@ export async function startInspircd(options: InspircdOptions = {}): Promise<Insp
       await launch();
     },
     async stop() {
+      await atheme?.stop();
       await halt();
       rmSync(dir, { recursive: true, force: true });
     },
