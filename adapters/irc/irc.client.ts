@@ -56,8 +56,17 @@ interface EchoWaiter {
   target: string;
   text: string;
   transactionId: string;
-  resolve: (messageId: RemoteMessageId | undefined) => void;
+  /** The echo's id; undefined when none came; a SendError when the server refused the line. */
+  resolve: (outcome: RemoteMessageId | SendError | undefined) => void;
 }
+
+/** Numerics that refuse a PRIVMSG/NOTICE to a target: the send fails instead of waiting for an echo. */
+const REFUSED_TARGET = new Set([
+  'no_such_nick',
+  'cannot_send_to_channel',
+  'cannot_send_to_user',
+  'no_such_channel',
+]);
 
 interface JoinWaiter {
   resolve: () => void;
@@ -220,7 +229,8 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable {
     }
     const irc = new Client();
     this.irc = irc;
-    irc.requestCap(['labeled-response', 'echo-message']);
+    // extended-monitor: away-notify also for MONITORed nicks that share no channel with us.
+    irc.requestCap(['labeled-response', 'echo-message', 'extended-monitor']);
     this.bind(irc);
     irc.connect(opts);
   }
@@ -241,7 +251,9 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable {
     on<{ nick: string }>('nick in use', () => this.onNickInUse());
     on<{ nick: string }>('nick invalid', () => this.onNickInUse());
     on<{ reason: string; message?: string }>('sasl failed', (e) => this.onSaslFailed(e.reason, e.message));
-    on<{ error: string; reason?: string; channel?: string }>('irc error', (e) => this.onIrcError(e));
+    on<{ error: string; reason?: string; channel?: string; nick?: string }>('irc error', (e) =>
+      this.onIrcError(e),
+    );
     on<undefined>('ping timeout', () => {
       this.failure = {
         state: 'transient_disconnect',
@@ -343,7 +355,9 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable {
     this.irc?.connection.end(serializeLine('QUIT', [], 'SASL failed'));
   }
 
-  private onIrcError(e: { error: string; reason?: string; channel?: string }): void {
+  private onIrcError(e: { error: string; reason?: string; channel?: string; nick?: string }): void {
+    const refused = e.channel ?? e.nick;
+    if (REFUSED_TARGET.has(e.error) && refused !== undefined) this.refuseEchoes(refused, e.error, e.reason);
     if (e.channel) {
       const w = this.joinWaiters.get(this.fold(e.channel));
       if (w) {
@@ -507,6 +521,19 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable {
       ...(hasMircCodes(raw) ? { formatted: fromMirc(raw) } : {}),
       ...(transactionId !== undefined ? { transactionId } : {}),
     });
+  }
+
+  /** The server refused lines to `target`: every send waiting on an echo from it fails. */
+  private refuseEchoes(target: string, code: string, reason?: string): void {
+    const key = this.fold(target);
+    const err = new SendError(`${target}: ${reason ?? code}`, false, code);
+    for (const [label, w] of this.labelWaiters)
+      if (this.fold(w.target) === key) {
+        this.labelWaiters.delete(label);
+        w.resolve(err);
+      }
+    for (let i = this.echoFifo.length - 1; i >= 0; i--)
+      if (this.fold(this.echoFifo[i]!.target) === key) this.echoFifo.splice(i, 1)[0]!.resolve(err);
   }
 
   private takeFifoEcho(target: string, raw: string, kind: string): EchoWaiter | undefined {
@@ -818,13 +845,13 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable {
     const caps = irc.network.cap;
     const echo = caps.isEnabled('echo-message');
     const labeled = echo && caps.isEnabled('labeled-response');
-    const echoes: Promise<RemoteMessageId | undefined>[] = [];
+    const echoes: Promise<RemoteMessageId | SendError | undefined>[] = [];
     for (const piece of pieces) {
       const body = kind === 'emote' ? `\x01ACTION ${piece}\x01` : piece;
       const tags: Record<string, string> = {};
       if (echo) {
         let waiter!: EchoWaiter;
-        const p = new Promise<RemoteMessageId | undefined>((resolve) => {
+        const p = new Promise<RemoteMessageId | SendError | undefined>((resolve) => {
           waiter = {
             target,
             text: kind === 'emote' ? piece : piece,
@@ -841,7 +868,10 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable {
       }
       await this.writeLine(command, [target], body, tags);
     }
-    const ids = echo ? await this.awaitEchoes(echoes) : [];
+    const outcomes = echo ? await this.awaitEchoes(echoes) : [];
+    const refused = outcomes.find((o): o is SendError => o instanceof SendError);
+    if (refused) throw refused;
+    const ids = outcomes as (RemoteMessageId | undefined)[];
     const confirmed = echo && ids.every((id) => id !== undefined);
     const at = now();
     const result: SendResult = {
@@ -862,13 +892,13 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable {
   }
 
   private async awaitEchoes(
-    echoes: Promise<RemoteMessageId | undefined>[],
-  ): Promise<(RemoteMessageId | undefined)[]> {
+    echoes: Promise<RemoteMessageId | SendError | undefined>[],
+  ): Promise<(RemoteMessageId | SendError | undefined)[]> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), ECHO_TIMEOUT_MS);
     });
-    const out: (RemoteMessageId | undefined)[] = [];
+    const out: (RemoteMessageId | SendError | undefined)[] = [];
     try {
       for (const e of echoes) {
         const r = await Promise.race([e, timeout]);

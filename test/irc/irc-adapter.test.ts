@@ -118,6 +118,12 @@ describe('the IRC adapter against a real InspIRCd', () => {
     );
   });
 
+  it('fails a send to a nick that is not there at once, not retryable', async () => {
+    await expect(
+      alice.send({ roomId: RemoteRoomId('nobody'), transactionId: nextTx(), text: 'anyone?' }),
+    ).rejects.toMatchObject({ name: 'SendError', retryable: false, code: 'no_such_nick' });
+  });
+
   it('carries channel messages, /me and formatting', async () => {
     await bob.send({ roomId: RemoteRoomId('#main'), transactionId: nextTx(), text: 'hello channel' });
     await waitFor('channel message at alice', () =>
@@ -198,6 +204,15 @@ describe('the IRC adapter against a real InspIRCd', () => {
       () => host.find('alice', 'presence', (e) => e.userId === carolId && e.presence.state === 'available'),
       2000,
     );
+    // carol shares no channel with alice: extended-monitor still brings her away message.
+    carol.send('AWAY :gone fishing');
+    await waitFor('carol away at alice', () =>
+      host.find(
+        'alice',
+        'presence',
+        (e) => e.userId === carolId && e.presence.state === 'away' && e.presence.status === 'gone fishing',
+      ),
+    );
     await carol.close();
     await waitFor(
       'carol offline at alice',
@@ -276,10 +291,15 @@ describe('the IRC adapter against a real InspIRCd', () => {
 
   it('reconnects after the server is killed and restarted, rejoins, and delivers what is sent after', async () => {
     const before = supervisor.client('alice');
-    await server.restart({ kill: true, downMs: 300 });
+    await server.halt({ kill: true });
     await waitFor('alice transient', () =>
       host.statuses.get('alice')?.some((s) => s.state === 'transient_disconnect'),
     );
+    // While the server is down a write is refused as retryable, so the gateway's outbox keeps it.
+    await expect(
+      before!.send({ roomId: RemoteRoomId('#main'), transactionId: nextTx(), text: 'while down' }),
+    ).rejects.toMatchObject({ name: 'SendError', retryable: true, code: 'disconnected' });
+    await server.start();
     await waitFor(
       'alice reconnected',
       () => supervisor.status('alice')?.state === 'connected' && supervisor.client('alice') !== before,
@@ -336,5 +356,33 @@ describe('the IRC adapter against a real InspIRCd', () => {
     await d.send({ roomId: RemoteRoomId('dave'), transactionId: nextTx(), text: 'to the squatter' });
     await squatter.waitFor(/:dave2!\S+ PRIVMSG dave :to the squatter/);
     await supervisor.stop('dave');
+  });
+
+  it('detects a hung server by ping timeout and reconnects once it answers again', async () => {
+    await supervisor.start({
+      accountId: 'pinger',
+      adapterId: 'irc',
+      options: ircOptions(server, 'pinger', { password: 'serverpass', pingTimeoutSeconds: 5 }),
+    });
+    const first = await connectedClient(supervisor, 'pinger');
+    server.pause();
+    try {
+      await waitFor(
+        'ping timeout',
+        () =>
+          host.statuses
+            .get('pinger')
+            ?.some((s) => s.state === 'transient_disconnect' && s.code === 'ping_timeout'),
+        20_000,
+      );
+    } finally {
+      server.resume();
+    }
+    await waitFor(
+      'pinger reconnected',
+      () => supervisor.status('pinger')?.state === 'connected' && supervisor.client('pinger') !== first,
+      30_000,
+    );
+    await supervisor.stop('pinger');
   });
 });

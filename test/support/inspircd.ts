@@ -69,6 +69,10 @@ export interface InspircdServer {
   halt(opts?: { kill?: boolean }): Promise<void>;
   /** Starts a halted server again. */
   start(): Promise<void>;
+  /** Freezes the server (SIGSTOP): connections stay open but nothing answers, as on a hung link. */
+  pause(): void;
+  /** Thaws a paused server (SIGCONT). */
+  resume(): void;
   /** Stops the server and removes its temp dir. */
   stop(): Promise<void>;
 }
@@ -279,6 +283,7 @@ export async function startInspircd(options: InspircdOptions = {}): Promise<Insp
     const p = proc;
     proc = undefined;
     if (!p) return;
+    p.signal('SIGCONT'); // a paused server could not act on SIGTERM
     if (kill) await p.kill9();
     else await p.stop();
   };
@@ -295,6 +300,12 @@ export async function startInspircd(options: InspircdOptions = {}): Promise<Insp
     halt,
     async start() {
       if (!proc) await launch();
+    },
+    pause() {
+      proc?.signal('SIGSTOP');
+    },
+    resume() {
+      proc?.signal('SIGCONT');
     },
     async restart({ downMs = 0, kill = false } = {}) {
       await halt({ kill });
