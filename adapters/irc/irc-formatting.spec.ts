@@ -1,5 +1,12 @@
 import type { FormattedBody } from '@switchboard/sdk';
-import { fromMirc, hasMircCodes, stripMirc, toMirc } from './irc-formatting';
+import {
+  balanceStyles,
+  fromMirc,
+  hasMircCodes,
+  STYLE_CARRY_BYTES,
+  stripMirc,
+  toMirc,
+} from './irc-formatting';
 
 describe('mIRC formatting', () => {
   it('reads bold, italic, underline, strike and monospace into the model', () => {
@@ -92,5 +99,21 @@ describe('mIRC formatting', () => {
     expect(
       toMirc({ blocks: [{ type: 'paragraph', children: [{ type: 'text', text: 'in\x02jected' }] }] }),
     ).toBe('injected');
+  });
+});
+
+describe('balanceStyles', () => {
+  it('closes styles at the end of a piece and reopens them at the start of the next', () => {
+    expect(balanceStyles(['a \x02bold \x1dboth', ' still\x1d bold\x02 plain'])).toEqual([
+      'a \x02bold \x1dboth\x02\x1d',
+      '\x02\x1d still\x1d bold\x02 plain',
+    ]);
+    expect(balanceStyles(['\x0304red', ' more\x03 done'])).toEqual(['\x0304red\x03', '\x0304 more\x03 done']);
+    for (const piece of balanceStyles(['\x02\x1d\x1f\x1e\x11\x0304,12x', 'y']))
+      expect(Buffer.byteLength(piece) - 1).toBeLessThanOrEqual(STYLE_CARRY_BYTES + 1);
+  });
+
+  it('leaves plain pieces alone', () => {
+    expect(balanceStyles(['a', 'b'])).toEqual(['a', 'b']);
   });
 });

@@ -195,3 +195,30 @@ export function toMirc(body: FormattedBody): string {
   setState(w, new Set(), false);
   return w.out;
 }
+
+/** Bytes `balanceStyles` may add to a piece: every toggle reopened and closed, and a colour reopened. */
+export const STYLE_CARRY_BYTES = 2 * 5 + 6;
+
+/**
+ * Makes each piece of a split formatted text stand alone: a style (or colour) open at the end of a piece
+ * is closed there and reopened at the start of the next, so a client that shows each line on its own
+ * (and the receiving adapter, which parses each line alone) sees the styles the sender meant.
+ */
+export function balanceStyles(pieces: readonly string[]): string[] {
+  const active = new Set<string>();
+  let color = '';
+  return pieces.map((piece) => {
+    const reopen = [...active].join('') + color;
+    for (const m of piece.matchAll(new RegExp(CODES.source, 'g'))) {
+      const c = m[0];
+      if (c === MIRC.reset) {
+        active.clear();
+        color = '';
+      } else if (c[0] === MIRC.color || c[0] === MIRC.hexColor) color = c.length > 1 ? c : '';
+      else if (active.has(c)) active.delete(c);
+      else active.add(c);
+    }
+    const close = [...active].join('') + (color ? MIRC.color : '');
+    return reopen + piece + close;
+  });
+}

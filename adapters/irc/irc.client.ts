@@ -16,7 +16,14 @@ import {
   type SendResult,
 } from '@switchboard/sdk';
 import { Client, type IrcClientOptions, type IrcEventBase, type IrcMessageEvent } from 'irc-framework';
-import { fromMirc, hasMircCodes, stripMirc, toMirc } from './irc-formatting';
+import {
+  balanceStyles,
+  fromMirc,
+  hasMircCodes,
+  STYLE_CARRY_BYTES,
+  stripMirc,
+  toMirc,
+} from './irc-formatting';
 import {
   type CaseMapping,
   casefold,
@@ -838,7 +845,11 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable {
       ...(irc.user.host ? { host: irc.user.host } : {}),
     };
     const budget = textBudget(command, target, self) - (kind === 'emote' ? 9 : 0);
-    const pieces = splitText(text, budget);
+    // A formatted text is split with room to carry its styles over into the next piece.
+    const styled = hasMircCodes(text);
+    const pieces = styled
+      ? balanceStyles(splitText(text, budget - STYLE_CARRY_BYTES))
+      : splitText(text, budget);
     if (pieces.length === 0) throw new SendError('the message is empty', false, 'empty');
     if (!isChannelName(target, this.chanTypes())) this.addBuddy(target);
 

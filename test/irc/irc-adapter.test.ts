@@ -245,6 +245,36 @@ describe('the IRC adapter against a real InspIRCd', () => {
     }
   });
 
+  it('keeps a style across the lines of a split formatted message', async () => {
+    const words = Array.from({ length: 150 }, (_, i) => `wörd${i}`).join(' ');
+    const formatted = {
+      blocks: [
+        {
+          type: 'paragraph' as const,
+          children: [{ type: 'bold' as const, children: [{ type: 'text' as const, text: words }] }],
+        },
+      ],
+    };
+    const sent = await alice.send({
+      roomId: RemoteRoomId('#main'),
+      transactionId: nextTx(),
+      text: words,
+      formatted,
+    });
+    expect(sent.messageIds.length).toBeGreaterThan(1);
+    const parts = await waitFor('every styled piece at bob', () => {
+      const got = host
+        .eventsOf('bob')
+        .filter((e) => e.type === 'message' && sent.messageIds.includes(e.messageId));
+      return got.length === sent.messageIds.length ? got : undefined;
+    });
+    expect(parts.map((p) => (p.type === 'message' ? p.text : '')).join('')).toBe(words);
+    for (const p of parts) {
+      if (p.type !== 'message') throw new Error('unreachable');
+      expect(p.formatted?.blocks[0]).toMatchObject({ type: 'paragraph', children: [{ type: 'bold' }] });
+    }
+  });
+
   it('lets no CR, LF or NUL start a command: as a message, a topic, an away message and a nick', async () => {
     const a = alice as IrcClient;
     const from = observer.lines.length;
