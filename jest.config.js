@@ -2,8 +2,23 @@
 // real servers. Both run in one `npm test`; `--selectProjects unit` runs only the fast ones.
 const fs = require('node:fs');
 const swc = JSON.parse(fs.readFileSync(__dirname + '/.swcrc', 'utf8'));
+// matrix-js-sdk (and a few of its dependencies) ship only ES modules, which Jest's CommonJS runtime cannot
+// require on Node 20; swc compiles just those packages to CommonJS. Everything else in node_modules stays as is.
+const esmOnly = [
+  'matrix-js-sdk',
+  'bs58',
+  'base-x',
+  'uuid',
+  'jwt-decode',
+  '@matrix-org/matrix-sdk-crypto-wasm',
+];
+const esmPath = `/node_modules/(?:${esmOnly.join('|')})/`;
 const shared = {
-  transform: { '^.+\\.ts$': ['@swc/jest', { ...swc, swcrc: false }] },
+  transform: {
+    '^.+\\.ts$': ['@swc/jest', { ...swc, swcrc: false }],
+    [`${esmPath}.+\\.m?js$`]: ['@swc/jest', { ...swc, swcrc: false }],
+  },
+  transformIgnorePatterns: [`/node_modules/(?!(?:${esmOnly.join('|')})/)`],
   moduleNameMapper: { '^@switchboard/sdk$': '<rootDir>/src/sdk/index.ts' },
   testEnvironment: 'node',
 };
