@@ -15,7 +15,7 @@ export default defineAdapter<IrcOptions>({
   version: '0.1.0',
   sdk: '^1.0.0',
   // Longer texts are split into several lines (one message id each).
-  capabilities: { presence: true, rooms: true, maxMessageBytes: IRC_LINE_MAX_BYTES * 8 },
+  capabilities: { presence: true, rooms: true, roster: true, maxMessageBytes: IRC_LINE_MAX_BYTES * 8 },
   optionsSchema: ircOptionsSchema,
   secretOptions: ['password', 'sasl.password', 'sasl.key'],
   createClient: (options, ctx) => new IrcClient(options, ctx),

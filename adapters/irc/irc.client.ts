@@ -11,6 +11,8 @@ import {
   RemoteRoomId as toRoomId,
   type RemoteUserId,
   type RoomsCapable,
+  type RosterCapable,
+  type RosterContact,
   type RoomSummary,
   SendError,
   type SendResult,
@@ -58,6 +60,7 @@ const SEEN_IDS = 5_000;
 
 const STATE_CHANNELS = 'irc.channels';
 const STATE_PEERS = 'irc.peers';
+const STATE_UNWATCHED = 'irc.unwatched';
 
 interface EchoWaiter {
   target: string;
@@ -98,7 +101,7 @@ interface WhoisEvent {
  * every line this client sends is built by `serializeLine`. Reconnecting is the supervisor's job, so the
  * library's auto-reconnect is off: a drop is reported as `transient_disconnect` and this client is done.
  */
-export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable {
+export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable, RosterCapable {
   private current: ConnectionStatus = { state: 'connecting' };
   private irc?: Client;
   private disposed = false;
@@ -119,6 +122,8 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable {
   private readonly channels = new Map<string, ChannelState>();
   private readonly joinWaiters = new Map<string, JoinWaiter>();
   private readonly buddies = new Map<string, string>();
+  /** Casefolded nicks the user removed although the `watch` option names them. */
+  private readonly unwatched = new Set<string>();
   private readonly presence = new Map<string, string>();
   private readonly seen = new Set<string>();
   private readonly labelWaiters = new Map<string, EchoWaiter>();
@@ -154,6 +159,10 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable {
       for (const c of (await this.ctx.state.get<string[]>(STATE_CHANNELS)) ?? []) this.ensureChannel(c);
       for (const p of (await this.ctx.state.get<string[]>(STATE_PEERS)) ?? [])
         this.buddies.set(this.fold(p), p);
+      for (const u of (await this.ctx.state.get<string[]>(STATE_UNWATCHED)) ?? []) {
+        this.unwatched.add(u);
+        this.buddies.delete(u);
+      }
     } catch (e) {
       this.ctx.logger.warn('could not read the saved channels and peers', { error: errorText(e) });
     }
@@ -768,18 +777,47 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable {
     const key = this.fold(nick);
     if (this.buddies.has(key)) return;
     this.buddies.set(key, nick);
-    void this.ctx.state
-      .set(
-        STATE_PEERS,
-        [...this.buddies.values()].filter(
-          (n) => !this.options.watch.some((w) => this.fold(w) === this.fold(n)),
-        ),
-      )
-      .catch((e: unknown) => this.ctx.logger.warn('could not save the DM peers', { error: errorText(e) }));
+    this.unwatched.delete(key);
+    void this.saveBuddies();
     if (this.registered) {
       if (this.irc?.network.supports('MONITOR')) this.watch([nick]);
       else this.pollIson();
     }
+  }
+
+  private async saveBuddies(): Promise<void> {
+    try {
+      await this.ctx.state.set(STATE_PEERS, [...this.buddies.values()]);
+      await this.ctx.state.set(STATE_UNWATCHED, [...this.unwatched]);
+    } catch (e) {
+      this.ctx.logger.warn('could not save the buddy list', { error: errorText(e) });
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Roster: the watched nicks and the people met in DMs
+
+  async listContacts(): Promise<RosterContact[]> {
+    return [...this.buddies.values()].map((nick) => ({ userId: this.userId(nick), displayName: nick }));
+  }
+
+  async addContact(userId: RemoteUserId): Promise<void> {
+    const nick = this.checkTarget(nickOfUserId(userId), 'nick');
+    if (isChannelName(nick, this.chanTypes()))
+      throw new SendError(`${nick} is a channel, not a user`, false, 'not_a_user');
+    this.addBuddy(nick);
+  }
+
+  async removeContact(userId: RemoteUserId): Promise<void> {
+    const nick = this.checkTarget(nickOfUserId(userId), 'nick');
+    const key = this.fold(nick);
+    if (!this.buddies.delete(key)) return;
+    // A nick from the account's `watch` option stays removed across reconnects.
+    this.unwatched.add(key);
+    this.presence.delete(key);
+    await this.saveBuddies();
+    if (this.registered && this.irc?.network.supports('MONITOR'))
+      await this.writeLine('MONITOR', ['-', nick]);
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -851,7 +889,6 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable {
       ? balanceStyles(splitText(text, budget - STYLE_CARRY_BYTES))
       : splitText(text, budget);
     if (pieces.length === 0) throw new SendError('the message is empty', false, 'empty');
-    if (!isChannelName(target, this.chanTypes())) this.addBuddy(target);
 
     const caps = irc.network.cap;
     const echo = caps.isEnabled('echo-message');
@@ -882,6 +919,8 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable {
     const outcomes = echo ? await this.awaitEchoes(echoes) : [];
     const refused = outcomes.find((o): o is SendError => o instanceof SendError);
     if (refused) throw refused;
+    // Someone we wrote to is on the buddy list (only once the server took the message).
+    if (!isChannelName(target, this.chanTypes())) this.addBuddy(target);
     const ids = outcomes as (RemoteMessageId | undefined)[];
     const confirmed = echo && ids.every((id) => id !== undefined);
     const at = now();

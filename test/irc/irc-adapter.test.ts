@@ -1,5 +1,7 @@
 import {
   isPresenceCapable,
+  isRosterCapable,
+  RemoteUserId,
   isRoomsCapable,
   type NetworkClient,
   RemoteRoomId,
@@ -74,7 +76,11 @@ describe('the IRC adapter against a real InspIRCd', () => {
 
   it('connects through the supervisor and exposes its capabilities', async () => {
     expect(host.statuses.get('alice')?.map((s) => s.state)).toEqual(['connecting', 'connected']);
-    expect([isPresenceCapable(alice), isRoomsCapable(alice)]).toEqual([true, true]);
+    expect([isPresenceCapable(alice), isRoomsCapable(alice), isRosterCapable(alice)]).toEqual([
+      true,
+      true,
+      true,
+    ]);
     if (!isRoomsCapable(bob)) throw new Error('unreachable');
     const room = await bob.joinRoom('main');
     expect(room).toEqual({ roomId: '#main', kind: 'group', title: '#main' });
@@ -219,6 +225,25 @@ describe('the IRC adapter against a real InspIRCd', () => {
       () => host.find('alice', 'presence', (e) => e.userId === carolId && e.presence.state === 'offline'),
       2000,
     );
+  });
+
+  it('keeps a buddy list of watched nicks and DM peers, and edits it', async () => {
+    if (!isRosterCapable(alice)) throw new Error('the IRC client should be roster-capable');
+    const h = server.host;
+    const ids = async () => (await alice.listContacts()).map((c) => c.userId).sort();
+    expect(await ids()).toEqual([`bob!${h}`, `carol!${h}`]);
+    await alice.removeContact(RemoteUserId(`carol!${h}`));
+    expect(await ids()).toEqual([`bob!${h}`]);
+    await alice.addContact(RemoteUserId('erin'));
+    expect(await ids()).toEqual([`bob!${h}`, `erin!${h}`]);
+    const erin = await RawIrcClient.register(server.host, server.port, 'erin', { password: 'serverpass' });
+    await waitFor(
+      'erin online at alice',
+      () =>
+        host.find('alice', 'presence', (e) => e.userId === `erin!${h}` && e.presence.state === 'available'),
+      2000,
+    );
+    await erin.close();
   });
 
   it('delivers a 3,000-byte multibyte message complete, in order, in valid lines', async () => {
