@@ -228,13 +228,14 @@ describe('the IRC adapter against a real InspIRCd', () => {
   });
 
   it('keeps a buddy list of watched nicks and DM peers, and edits it', async () => {
-    if (!isRosterCapable(alice)) throw new Error('the IRC client should be roster-capable');
+    const roster = alice;
+    if (!isRosterCapable(roster)) throw new Error('the IRC client should be roster-capable');
     const h = server.host;
-    const ids = async () => (await alice.listContacts()).map((c) => c.userId).sort();
+    const ids = async () => (await roster.listContacts()).map((c) => c.userId).sort();
     expect(await ids()).toEqual([`bob!${h}`, `carol!${h}`]);
-    await alice.removeContact(RemoteUserId(`carol!${h}`));
+    await roster.removeContact(RemoteUserId(`carol!${h}`));
     expect(await ids()).toEqual([`bob!${h}`]);
-    await alice.addContact(RemoteUserId('erin'));
+    await roster.addContact(RemoteUserId('erin'));
     expect(await ids()).toEqual([`bob!${h}`, `erin!${h}`]);
     const erin = await RawIrcClient.register(server.host, server.port, 'erin', { password: 'serverpass' });
     await waitFor(
