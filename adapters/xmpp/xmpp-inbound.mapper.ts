@@ -88,6 +88,27 @@ export interface MappedMessage {
   receiptRequest?: { to: string; id: string };
   /** For group messages: the room's stanza-id, so that later references to it can be translated. */
   roomStanzaId?: { room: string; stanzaId: string; messageId: RemoteMessageId };
+  /** Our own archive's (XEP-0313) id of a direct message: the MAM catch-up resumes after it. */
+  archiveId?: string;
+}
+
+/**
+ * A XEP-0313 result from our own archive (`<result queryid id><forwarded><delay/><message/></forwarded>`),
+ * or undefined when the message is not one or comes from anyone but our own account.
+ */
+export function unwrapArchiveResult(
+  outer: Element,
+  self: string,
+): { queryId: string; archiveId: string; message: Element; at?: string } | undefined {
+  const result = outer.getChild('result', NS.mam);
+  if (!result) return undefined;
+  if (outer.attrs.from !== undefined && bareJid(outer.attrs.from) !== self) return undefined;
+  const forwarded = result.getChild('forwarded', NS.forward);
+  const message = forwarded?.getChild('message');
+  const { queryid, id } = result.attrs;
+  if (!forwarded || !message || !queryid || !id) return undefined;
+  const at = delayStamp(forwarded);
+  return { queryId: queryid, archiveId: id, message, ...(at ? { at } : {}) };
 }
 
 const CHAT_STATE_TYPING: Record<string, boolean> = {
@@ -102,7 +123,13 @@ const CHAT_STATE_TYPING: Record<string, boolean> = {
  * Maps one `<message/>` into RemoteEvents. Carbons are unwrapped only when they come from our own bare JID
  * (anyone else sending a "carbon" is forging). Unknown payloads are ignored, never an error.
  */
-export function mapMessage(outer: Element, ctx: MessageContext, backfill = false): MappedMessage {
+export function mapMessage(
+  outer: Element,
+  ctx: MessageContext,
+  backfill = false,
+  /** The archive's timestamp, for a message unwrapped from a MAM result. */
+  archivedAt?: string,
+): MappedMessage {
   const outerFrom = outer.attrs.from ? bareJid(outer.attrs.from) : ctx.self;
   let stanza = outer;
   let carbon: 'sent' | 'received' | undefined;
@@ -119,9 +146,10 @@ export function mapMessage(outer: Element, ctx: MessageContext, backfill = false
   if (type === 'error') return { events: [] };
   const from = stanza.attrs.from ?? ctx.self;
   const to = stanza.attrs.to ?? ctx.self;
-  const at = delayStamp(stanza) ?? delayStamp(outer) ?? ctx.now();
+  const at = archivedAt ?? delayStamp(stanza) ?? delayStamp(outer) ?? ctx.now();
 
   if (type === 'groupchat') return mapGroupMessage(stanza, from, at, ctx, backfill);
+  const archiveId = stanzaIdBy(outer, ctx.self) ?? stanzaIdBy(stanza, ctx.self);
 
   // A direct conversation is named by the other party's bare JID.
   const sentByUs = carbon === 'sent' || bareJid(from) === ctx.self;
@@ -130,7 +158,13 @@ export function mapMessage(outer: Element, ctx: MessageContext, backfill = false
   const sender: RemoteSender = sentByUs
     ? { userId: RemoteUserId(ctx.self), self: true }
     : { userId: RemoteUserId(peer) };
-  return mapCommon(stanza, { roomId, sender, at, roomKind: 'direct', backfill, replyToPeer: peer }, ctx);
+  const mapped = mapCommon(
+    stanza,
+    { roomId, sender, at, roomKind: 'direct', backfill, replyToPeer: peer },
+    ctx,
+  );
+  if (archiveId) mapped.archiveId = archiveId;
+  return mapped;
 }
 
 function mapGroupMessage(

@@ -5,6 +5,7 @@ import {
   type ConnectionStatus,
   type EditCapable,
   type FormattedBody,
+  type HistoryCapable,
   type NetworkClient,
   type OutboundMessage,
   type Presence,
@@ -27,7 +28,14 @@ import {
 } from '@switchboard/sdk';
 import xml from '@xmpp/xml';
 import { createXmppConnection, type XmppConnection } from './xmpp-connection.factory';
-import { bareJid, mapMessage, mapRosterItem, resourceOf } from './xmpp-inbound.mapper';
+import {
+  bareJid,
+  mapMessage,
+  type MappedMessage,
+  mapRosterItem,
+  resourceOf,
+  unwrapArchiveResult,
+} from './xmpp-inbound.mapper';
 import {
   buildChatState,
   buildCorrection,
@@ -39,6 +47,7 @@ import {
   type ChatType,
 } from './xmpp-outbound.builder';
 import { aggregatePresence, parseShow, type ResourcePresence } from './xmpp-presence.aggregate';
+import { StanzaLimitError } from './bounded-xml.parser';
 import { classifyFailure } from './xmpp-errors.mapper';
 import { NS } from './xmpp.namespaces';
 import { resolveEndpoint, type XmppOptions } from './xmpp.options';
@@ -50,6 +59,24 @@ const LOGIN_TIMEOUT_MS = 30_000;
 const JOIN_TIMEOUT_MS = 20_000;
 /** Room stanza-ids remembered per room, to translate group retractions/replies/markers. */
 const ROOM_ID_MEMORY = 2000;
+/** Message keys emitted in this session, to drop the copy offline delivery sends after the MAM catch-up. */
+const SEEN_MEMORY = 5000;
+const MAM_MARKER = 'mam.last';
+const MAM_SKIP = 'mam.skipOnce';
+const MAM_PAGE = 100;
+const MAM_MAX_PAGES = 50;
+
+/** Where the archive catch-up resumes: after an archive id, or (no id known yet) from a time. */
+interface MamMarker {
+  id?: string;
+  at?: string;
+}
+
+interface MamFin {
+  complete: boolean;
+  last?: string;
+  count: number;
+}
 
 interface JoinedRoom {
   nick: string;
@@ -75,7 +102,8 @@ export class XmppClient
     ReceiptsCapable,
     EditCapable,
     RedactCapable,
-    ReplyCapable
+    ReplyCapable,
+    HistoryCapable
 {
   readonly nativeReplies = true as const;
   private current: ConnectionStatus = { state: 'connecting' };
@@ -92,6 +120,8 @@ export class XmppClient
   private seq = 0;
   private readonly rooms = new Map<string, JoinedRoom>();
   private myPresence: Presence = { state: 'available' };
+  private readonly seenMessages = new Set<string>();
+  private readonly mamQueries = new Map<string, { count: number; own: boolean }>();
 
   constructor(
     private readonly options: XmppOptions,
@@ -191,6 +221,9 @@ export class XmppClient
         if (ev) await this.emit(ev);
       }
     });
+    await this.mamCatchUp().catch((e: unknown) =>
+      this.ctx.logger.warn('xmpp: archive catch-up failed', { error: errText(e) }),
+    );
     await conn.entity.send(buildPresence(this.myPresence));
     for (const room of this.options.rooms)
       await this.joinRoom(room).catch((e: unknown) =>
@@ -243,7 +276,13 @@ export class XmppClient
     if (entity && entity.status === 'online') {
       try {
         await entity.send(xml('presence', { type: 'unavailable' }));
-        await Promise.race([entity.stop(), new Promise((r) => setTimeout(r, 3000))]);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          entity.stop(),
+          new Promise((r) => {
+            timer = setTimeout(r, 3000);
+          }),
+        ]).finally(() => clearTimeout(timer));
       } catch {
         // the connection is going away either way
       }
@@ -258,6 +297,9 @@ export class XmppClient
     // Errors during login reject start() and are classified there.
     if (!this.online) return;
     this.ctx.logger.warn('xmpp: connection error', { error: errText(e) });
+    if (e instanceof StanzaLimitError && e.code === 'stanza_too_large')
+      // If it came from the archive, the next catch-up would fetch it again and drop again, forever.
+      void this.ctx.state.set(MAM_SKIP, true).catch(() => undefined);
     this.drop(classifyFailure(e));
   }
 
@@ -278,13 +320,32 @@ export class XmppClient
     if (stanza.name === 'presence') return this.handlePresence(stanza);
   }
 
-  private async handleMessage(stanza: Element): Promise<void> {
-    const mapped = mapMessage(stanza, {
+  private messageContext() {
+    return {
       self: this.self,
-      nickIn: (room) => this.rooms.get(room)?.nick,
-      roomMessageId: (room, sid) => this.rooms.get(room)?.byStanzaId.get(sid),
+      nickIn: (room: string) => this.rooms.get(room)?.nick,
+      roomMessageId: (room: string, sid: string) => this.rooms.get(room)?.byStanzaId.get(sid),
       now,
-    });
+    };
+  }
+
+  private async handleMessage(stanza: Element): Promise<void> {
+    if (stanza.getChild('result', NS.mam)) {
+      const archived = unwrapArchiveResult(stanza, this.self);
+      // Only results of a query we made, from our own archive (anyone else's would be forged history).
+      const query = archived && this.mamQueries.get(archived.queryId);
+      if (!archived || !query) return;
+      query.count += 1;
+      const mapped = mapMessage(archived.message, this.messageContext(), true, archived.at);
+      // A room archive's ids are the room's; only our own archive's ids advance the catch-up marker.
+      await this.deliver(mapped, query.own ? archived.archiveId : undefined, false);
+      return;
+    }
+    const mapped = mapMessage(stanza, this.messageContext());
+    await this.deliver(mapped, mapped.archiveId, true);
+  }
+
+  private async deliver(mapped: MappedMessage, archiveId: string | undefined, live: boolean): Promise<void> {
     if (mapped.roomStanzaId) {
       const r = this.rooms.get(mapped.roomStanzaId.room);
       if (r) {
@@ -299,9 +360,142 @@ export class XmppClient
         }
       }
     }
-    for (const ev of mapped.events) await this.emit(ev);
+    for (const ev of mapped.events) {
+      if (ev.type === 'message') {
+        // The same message can come from the archive catch-up and from offline delivery: emit it once.
+        const key = `${ev.roomId}\u0000${ev.messageId}`;
+        if (this.seenMessages.has(key)) continue;
+        this.seenMessages.add(key);
+        if (this.seenMessages.size > SEEN_MEMORY) {
+          const [oldest] = this.seenMessages;
+          if (oldest !== undefined) this.seenMessages.delete(oldest);
+        }
+      }
+      await this.emit(ev);
+    }
     // Acknowledge only what the gateway accepted.
-    if (mapped.receiptRequest) await this.sendQuietly(buildReceipt(mapped.receiptRequest));
+    if (archiveId !== undefined && !this.closing)
+      await this.ctx.state.set(MAM_MARKER, { id: archiveId } satisfies MamMarker);
+    if (live && mapped.receiptRequest) await this.sendQuietly(buildReceipt(mapped.receiptRequest));
+  }
+
+  // ---- history (XEP-0313) ----
+
+  /**
+   * Fetches what our archive holds after the last message the gateway accepted (the marker), page by
+   * page, before the initial presence releases offline messages (which are then recognised as seen).
+   * The first connection of an account only sets the marker: history before it is not ours to replay.
+   */
+  private async mamCatchUp(): Promise<void> {
+    let marker = await this.ctx.state.get<MamMarker>(MAM_MARKER);
+    if ((await this.ctx.state.get<boolean>(MAM_SKIP)) === true) {
+      this.ctx.logger.warn(
+        'xmpp: skipping the archive catch-up after an oversized stanza; history may have a gap',
+      );
+      await this.ctx.state.delete(MAM_SKIP);
+      marker = undefined;
+    }
+    // By time, not by fetching the newest item: that item could be the oversized stanza itself.
+    if (marker === undefined || (marker.id === undefined && marker.at === undefined)) {
+      await this.ctx.state.set(MAM_MARKER, { at: now() } satisfies MamMarker);
+      return;
+    }
+    let after = marker.id;
+    for (let page = 0; page < MAM_MAX_PAGES; page++) {
+      let fin: MamFin | undefined;
+      try {
+        fin = await this.mamQuery({
+          max: MAM_PAGE,
+          ...(after ? { after } : marker.at ? { start: marker.at } : {}),
+        });
+      } catch (e) {
+        if ((e as { condition?: unknown }).condition === 'item-not-found') {
+          this.ctx.logger.warn(
+            'xmpp: the archive no longer holds the catch-up marker; history may have a gap',
+          );
+          await this.ctx.state.set(MAM_MARKER, { at: now() } satisfies MamMarker);
+          return;
+        }
+        throw e;
+      }
+      if (!fin || fin.complete || !fin.last) return;
+      after = fin.last;
+    }
+  }
+
+  private async mamQuery(q: {
+    max: number;
+    after?: string;
+    before?: boolean;
+    with?: string;
+    start?: string;
+    to?: string;
+  }): Promise<MamFin | undefined> {
+    const conn = this.conn;
+    if (!conn) return undefined;
+    const queryId = randomUUID();
+    const own = q.to === undefined;
+    this.mamQueries.set(queryId, { count: 0, own });
+    const field = (v: string, value: string) => xml('field', { var: v }, xml('value', {}, value));
+    try {
+      const fin = await conn.iqCaller.set(
+        xml(
+          'query',
+          { xmlns: NS.mam, queryid: queryId },
+          xml(
+            'x',
+            { xmlns: NS.dataForms, type: 'submit' },
+            xml('field', { var: 'FORM_TYPE', type: 'hidden' }, xml('value', {}, NS.mam)),
+            q.with ? field('with', q.with) : undefined,
+            q.start ? field('start', q.start) : undefined,
+          ),
+          xml(
+            'set',
+            { xmlns: NS.rsm },
+            xml('max', {}, String(q.max)),
+            q.after ? xml('after', {}, q.after) : undefined,
+            q.before ? xml('before') : undefined,
+          ),
+        ),
+        q.to,
+        30_000,
+      );
+      // Results arrive before the answer; wait until the queue has emitted them.
+      await new Promise<void>((resolve) => this.enqueue(async () => resolve()));
+      const f = fin?.is('fin', NS.mam) ? fin : undefined;
+      return {
+        complete: f?.attrs.complete === 'true',
+        last: f?.getChild('set', NS.rsm)?.getChildText('last') ?? undefined,
+        count: this.mamQueries.get(queryId)?.count ?? 0,
+      };
+    } finally {
+      this.mamQueries.delete(queryId);
+    }
+  }
+
+  async backfill(
+    roomId: RemoteRoomId,
+    after: { messageId?: RemoteMessageId; at?: string },
+    limit: number,
+  ): Promise<number> {
+    this.requireOnline();
+    const peer = bareJid(roomId);
+    const room = this.rooms.get(peer);
+    const max = Math.max(1, Math.min(limit, MAM_PAGE));
+    try {
+      // A room's history is in the room's archive; a direct chat's in ours, filtered by the peer.
+      const fin = await this.mamQuery({
+        max,
+        ...(room ? { to: peer } : { with: peer }),
+        ...(after.at ? { start: after.at } : { before: true }),
+      });
+      return fin?.count ?? 0;
+    } catch (e) {
+      const cond = (e as { condition?: unknown }).condition;
+      throw typeof cond === 'string'
+        ? new SendError(`the archive refused: ${cond}`, false, cond)
+        : new SendError(`no answer from the archive: ${errText(e)}`, true, 'timeout');
+    }
   }
 
   private async handlePresence(stanza: Element): Promise<void> {

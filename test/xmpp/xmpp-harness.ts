@@ -20,6 +20,22 @@ export async function startXmppGateway(): Promise<{
   });
   const registry = new AdapterRegistry(loaded);
   const host = new RecordingHost();
+  if (process.env.XMPP_TEST_DEBUG) {
+    // Adapter logs and every event, for debugging a failing run.
+    const log = (level: string) => (message: string, fields?: Record<string, unknown>) =>
+      process.stderr.write(`[${level}] ${message} ${JSON.stringify(fields ?? {})}\n`);
+    host.logger = () => ({ debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') });
+    const emit = host.emit.bind(host);
+    host.emit = (id, ev) => {
+      process.stderr.write(`[event ${id}] ${JSON.stringify(ev).slice(0, 300)}\n`);
+      return emit(id, ev);
+    };
+    const onStatus = host.onStatus.bind(host);
+    host.onStatus = (id, st) => {
+      process.stderr.write(`[status ${id}] ${JSON.stringify(st)}\n`);
+      onStatus(id, st);
+    };
+  }
   const supervisor = new AccountSupervisor(registry, host, {
     policy: { initialDelayMs: 100, maxDelayMs: 500 },
   });

@@ -76,13 +76,11 @@ describe('xmpp adapter: oversized stanzas, dropped connections, carbons', () => 
       30_000,
     );
     await gw.supervisor.stop('a');
-    await gw.supervisor
-      .client('b')!
-      .send({
-        roomId: RemoteRoomId(alice),
-        transactionId: TransactionId('offline-1'),
-        text: 'while you were out',
-      });
+    await gw.supervisor.client('b')!.send({
+      roomId: RemoteRoomId(alice),
+      transactionId: TransactionId('offline-1'),
+      text: 'while you were out',
+    });
     await gw.supervisor.start({
       accountId: 'a',
       adapterId: 'xmpp',
@@ -119,5 +117,70 @@ describe('xmpp adapter: oversized stanzas, dropped connections, carbons', () => 
       transactionId: 'from-phone',
     });
     await gw.supervisor.stop('a-phone');
+  });
+});
+
+describe('xmpp adapter: archive (XEP-0313) catch-up', () => {
+  let server: ProsodyServer;
+  let gw: Awaited<ReturnType<typeof startXmppGateway>>;
+
+  beforeAll(async () => {
+    server = await startProsody();
+    await server.registerUser('carol', 'carol-pw');
+    await server.registerUser('dave', 'dave-pw');
+    gw = await startXmppGateway();
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await server?.stop();
+  });
+
+  it('backfills what was sent while the account was offline, once and in order', async () => {
+    const carol = `carol@${server.domain}`;
+    const dave = `dave@${server.domain}`;
+    const carolAccount = {
+      accountId: 'c',
+      adapterId: 'xmpp',
+      options: accountOptions(server, 'carol', 'carol-pw'),
+    };
+    await gw.supervisor.start(carolAccount);
+    await gw.supervisor.start({
+      accountId: 'd',
+      adapterId: 'xmpp',
+      options: accountOptions(server, 'dave', 'dave-pw'),
+    });
+    await connectedClient(gw.supervisor, 'c');
+    const d = await connectedClient(gw.supervisor, 'd');
+    await d.send({ roomId: RemoteRoomId(carol), transactionId: TransactionId('live-1'), text: 'live one' });
+    await waitFor('carol gets the live message', () =>
+      gw.host.find('c', 'message', (e) => e.messageId === 'live-1'),
+    );
+
+    await gw.supervisor.stop('c');
+    for (const n of [1, 2, 3])
+      await d.send({
+        roomId: RemoteRoomId(carol),
+        transactionId: TransactionId(`away-${n}`),
+        text: `away ${n}`,
+      });
+    await gw.supervisor.start(carolAccount);
+    await connectedClient(gw.supervisor, 'c');
+    await waitFor('all three arrive', () => gw.host.find('c', 'message', (e) => e.messageId === 'away-3'));
+    // Offline delivery follows the archive catch-up; give it the time to arrive, then count.
+    await d.send({ roomId: RemoteRoomId(carol), transactionId: TransactionId('after'), text: 'after' });
+    await waitFor('the next live message', () =>
+      gw.host.find('c', 'message', (e) => e.messageId === 'after'),
+    );
+
+    const msgs = gw.host.eventsOf('c').filter((e) => e.type === 'message');
+    expect(msgs.map((e) => e.type === 'message' && e.messageId)).toEqual([
+      'live-1',
+      'away-1',
+      'away-2',
+      'away-3',
+      'after',
+    ]);
+    const away = msgs.filter((e) => e.type === 'message' && e.messageId.startsWith('away-'));
+    expect(away.every((e) => e.type === 'message' && e.backfill === true && e.roomId === dave)).toBe(true);
   });
 });
