@@ -19,6 +19,7 @@ export default defineAdapter<XmppOptions>({
     edit: true,
     redact: true,
     reply: true,
+    history: true,
     media: { audio: false, video: false },
     // Servers commonly cap stanzas at 256 KiB; leave room for the envelope.
     maxMessageBytes: 200_000,
