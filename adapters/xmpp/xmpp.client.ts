@@ -48,6 +48,7 @@ import {
 } from './xmpp-outbound.builder';
 import { aggregatePresence, parseShow, type ResourcePresence } from './xmpp-presence.aggregate';
 import { StanzaLimitError } from './bounded-xml.parser';
+import { callCapabilities, capsOf, capsVer, featuresOf } from './xmpp-caps.util';
 import { classifyFailure } from './xmpp-errors.mapper';
 import { NS } from './xmpp.namespaces';
 import { resolveEndpoint, type XmppOptions } from './xmpp.options';
@@ -61,6 +62,7 @@ const JOIN_TIMEOUT_MS = 20_000;
 const ROOM_ID_MEMORY = 2000;
 /** Message keys emitted in this session, to drop the copy offline delivery sends after the MAM catch-up. */
 const SEEN_MEMORY = 5000;
+const CAPS_MEMORY = 500;
 const MAM_MARKER = 'mam.last';
 const MAM_SKIP = 'mam.skipOnce';
 const MAM_PAGE = 100;
@@ -121,6 +123,10 @@ export class XmppClient
   private readonly rooms = new Map<string, JoinedRoom>();
   private myPresence: Presence = { state: 'available' };
   private readonly seenMessages = new Set<string>();
+  /** Disco features per contact resource, the caps cache by verified `ver`, and what was last reported. */
+  private readonly features = new Map<string, Map<string, ReadonlySet<string>>>();
+  private readonly capsCache = new Map<string, ReadonlySet<string>>();
+  private readonly publishedCaps = new Map<string, string>();
   private readonly mamQueries = new Map<string, { count: number; own: boolean }>();
 
   constructor(
@@ -550,6 +556,58 @@ export class XmppClient
       presence: agg.presence,
       ...(agg.resource !== undefined ? { resource: agg.resource } : {}),
     });
+    await this.updateCaps(bare, res, from, type === 'unavailable' ? undefined : capsOf(stanza));
+  }
+
+  /**
+   * Records what a contact's resource can do (XEP-0115 caps, resolved with XEP-0030 disco#info and cached
+   * by verified `ver`), and reports the contact's call capabilities when they change. The disco query runs
+   * beside the stanza queue: a slow or silent contact must not hold up everyone's messages.
+   */
+  private async updateCaps(
+    bare: string,
+    resource: string,
+    fullJid: string,
+    caps: ReturnType<typeof capsOf>,
+  ): Promise<void> {
+    const perResource = this.features.get(bare) ?? new Map<string, ReadonlySet<string>>();
+    this.features.set(bare, perResource);
+    const cached = caps ? this.capsCache.get(caps.ver) : undefined;
+    if (!caps || cached) {
+      if (cached) perResource.set(resource, cached);
+      else perResource.delete(resource);
+      return this.publishCaps(bare);
+    }
+    const conn = this.conn;
+    if (!conn) return;
+    conn.iqCaller
+      .get(xml('query', { xmlns: NS.discoInfo, node: `${caps.node}#${caps.ver}` }), fullJid, 15_000)
+      .then((info) => {
+        if (!info) return;
+        const features = featuresOf(info);
+        if (caps.hash === 'sha-1' && capsVer(info) === caps.ver) {
+          this.capsCache.set(caps.ver, features);
+          if (this.capsCache.size > CAPS_MEMORY) {
+            const [oldest] = this.capsCache.keys();
+            if (oldest !== undefined) this.capsCache.delete(oldest);
+          }
+        }
+        // Still online with that resource? (It may have left while we asked.)
+        if (!this.presences.get(bare)?.has(resource)) return;
+        perResource.set(resource, features);
+        this.enqueue(() => this.publishCaps(bare));
+      })
+      .catch((e: unknown) =>
+        this.ctx.logger.debug('xmpp: disco#info failed', { jid: fullJid, error: errText(e) }),
+      );
+  }
+
+  private async publishCaps(bare: string): Promise<void> {
+    const caps = callCapabilities(this.features.get(bare)?.values() ?? []);
+    const key = `${caps.voice}/${caps.video}`;
+    if ((this.publishedCaps.get(bare) ?? 'false/false') === key) return;
+    this.publishedCaps.set(bare, key);
+    await this.emit({ type: 'contact.upsert', at: now(), userId: RemoteUserId(bare), capabilities: caps });
   }
 
   private async handleRoomPresence(

@@ -7,6 +7,8 @@ export const NS = {
   stanzas: 'urn:ietf:params:xml:ns:xmpp-stanzas',
   discoInfo: 'http://jabber.org/protocol/disco#info',
   ping: 'urn:xmpp:ping',
+  /** XEP-0115 */
+  caps: 'http://jabber.org/protocol/caps',
   /** XEP-0045 */
   muc: 'http://jabber.org/protocol/muc',
   mucUser: 'http://jabber.org/protocol/muc#user',
