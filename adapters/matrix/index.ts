@@ -16,6 +16,7 @@ export default defineAdapter<MatrixOptions>({
     redact: true,
     reply: true,
     reactions: true,
+    attachments: true,
     // The spec's event limit is 65536 bytes for the whole event; leave room for the envelope and HTML.
     maxMessageBytes: 30000,
   },

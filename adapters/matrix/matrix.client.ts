@@ -1,5 +1,7 @@
 import {
+  type AttachmentsCapable,
   type ClientContext,
+  type RemoteAttachment,
   type ConnectionStatus,
   type FormattedBody,
   type NetworkClient,
@@ -70,7 +72,8 @@ export class MatrixNetworkClient
     EditCapable,
     RedactCapable,
     ReactionsCapable,
-    ReplyCapable
+    ReplyCapable,
+    AttachmentsCapable
 {
   status: ConnectionStatus = { state: 'connecting' };
   readonly nativeReplies = true as const;
@@ -382,6 +385,92 @@ export class MatrixNetworkClient
 
   async markRead(roomId: RemoteRoomId, messageId: RemoteMessageId): Promise<void> {
     await this.request(Method.Post, `/rooms/${enc(roomId)}/receipt/m.read/${enc(messageId)}`, {});
+  }
+
+  // ---- media --------------------------------------------------------------------------------------------
+
+  /**
+   * Uploads, then sends m.image / m.audio / m.video / m.file. A retry uploads again (the media repository
+   * has no idempotency) but the event itself is deduplicated by the transaction id.
+   */
+  async sendAttachment(
+    roomId: RemoteRoomId,
+    file: { name: string; mimeType: string; data: Uint8Array },
+    transactionId: TransactionId,
+  ): Promise<RemoteMessageId> {
+    const api = this.requireApi();
+    let uri: string;
+    try {
+      const up = await api.uploadContent(Buffer.from(file.data), {
+        name: file.name,
+        type: file.mimeType,
+        includeFilename: true,
+      });
+      uri = up.content_uri;
+    } catch (err) {
+      throw toSendError(err);
+    }
+    const top = file.mimeType.split('/')[0];
+    const msgtype =
+      top === 'image' ? 'm.image' : top === 'audio' ? 'm.audio' : top === 'video' ? 'm.video' : 'm.file';
+    const content: Json = {
+      msgtype,
+      body: file.name,
+      filename: file.name,
+      url: uri,
+      info: { mimetype: file.mimeType, size: file.data.byteLength },
+    };
+    return toMessageId(await this.sendEvent(roomId, 'm.room.message', content, transactionId));
+  }
+
+  /** Downloads an mxc:// attachment through authenticated media (v1.11), falling back to the legacy path. */
+  async fetchAttachment(
+    attachment: RemoteAttachment,
+    maxBytes: number,
+  ): Promise<{ mimeType: string; data: Uint8Array }> {
+    const s = this.requireSession();
+    const m = /^mxc:\/\/([^/]+)\/([A-Za-z0-9_-]+)$/.exec(attachment.url);
+    if (!m) throw new Error(`not a Matrix media URI: ${attachment.url}`);
+    const base = this.options.homeserverUrl.replace(/\/+$/, '');
+    const tail = `${enc(m[1]!)}/${enc(m[2]!)}`;
+    const get = (path: string) =>
+      fetch(`${base}${path}/${tail}`, {
+        headers: { authorization: `Bearer ${s.accessToken}` },
+        signal: AbortSignal.any([this.stop.signal, AbortSignal.timeout(120_000)]),
+      });
+    let res = await get('/_matrix/client/v1/media/download');
+    if (res.status === 404 || res.status === 405) {
+      const body = (await res.json().catch(() => ({}))) as { errcode?: unknown };
+      if (body.errcode === 'M_UNRECOGNIZED') res = await get('/_matrix/media/v3/download');
+      else throw new Error(`media not found: ${attachment.url}`);
+    }
+    if (!res.ok || !res.body) throw new Error(`media download failed with HTTP ${res.status}`);
+    const declared = Number(res.headers.get('content-length') ?? NaN);
+    if (declared > maxBytes) {
+      await res.body.cancel();
+      throw new Error(`attachment is ${declared} bytes, over the ${maxBytes} byte limit`);
+    }
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    const reader = res.body.getReader();
+    for (;;) {
+      const chunk = (await reader.read()) as { done: boolean; value?: Uint8Array };
+      if (chunk.done || !chunk.value) break;
+      const value = chunk.value;
+      total += value.byteLength;
+      if (total > maxBytes) {
+        await reader.cancel();
+        throw new Error(`attachment is over the ${maxBytes} byte limit`);
+      }
+      chunks.push(value);
+    }
+    const data = new Uint8Array(total);
+    let off = 0;
+    for (const c of chunks) {
+      data.set(c, off);
+      off += c.byteLength;
+    }
+    return { mimeType: res.headers.get('content-type') ?? attachment.mimeType, data };
   }
 
   // ---- rooms --------------------------------------------------------------------------------------------
