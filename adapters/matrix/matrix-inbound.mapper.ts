@@ -28,6 +28,10 @@ export interface MatrixMapperState {
   typing: Map<string, Set<string>>;
   displayNames: Map<string, string>;
   encrypted: Set<string>;
+  /** old room → the replacement its m.room.tombstone names. */
+  tombstones: Map<string, string>;
+  /** new room → the predecessor its m.room.create claims. */
+  predecessors: Map<string, string>;
 }
 
 export function newMapperState(direct: Record<string, string> = {}): MatrixMapperState {
@@ -36,6 +40,8 @@ export function newMapperState(direct: Record<string, string> = {}): MatrixMappe
     typing: new Map(),
     displayNames: new Map(),
     encrypted: new Set(),
+    tombstones: new Map(),
+    predecessors: new Map(),
   };
 }
 
@@ -112,6 +118,8 @@ export class MatrixInboundMapper {
           )
         : undefined;
       if (!isObject(mine)) continue;
+      for (const e of evs as unknown[])
+        if (isObject(e) && e.type === 'm.room.create') this.createEvent(roomId, e);
       // An invite flagged is_direct is a DM from its sender (spec: "Direct Messaging").
       if (isObject(mine.content) && mine.content.is_direct === true && typeof mine.sender === 'string') {
         if (this.state.direct.get(roomId) !== mine.sender) {
@@ -132,6 +140,8 @@ export class MatrixInboundMapper {
     for (const roomId of Object.keys(leave)) {
       out.push({ type: 'room.left', at: new Date().toISOString(), roomId: RemoteRoomId(roomId) });
     }
+
+    this.followUpgrades(out);
 
     const presence = isObject(sync.presence) ? sync.presence.events : undefined;
     if (Array.isArray(presence)) for (const ev of presence) this.presence(ev, out);
@@ -215,7 +225,13 @@ export class MatrixInboundMapper {
         this.state.encrypted.add(roomId);
         return { ...info, changed: true };
       case 'm.room.create':
+        this.createEvent(roomId, ev);
         return { ...info, changed: true };
+      case 'm.room.tombstone': {
+        const next = str(c.replacement_room);
+        if (next !== undefined && ev.state_key === '') this.state.tombstones.set(roomId, next);
+        return info;
+      }
       case 'm.room.member': {
         const name = str(c.displayname);
         if (typeof ev.state_key === 'string' && name !== undefined)
@@ -224,6 +240,29 @@ export class MatrixInboundMapper {
       }
       default:
         return info;
+    }
+  }
+
+  private createEvent(roomId: string, ev: Json): void {
+    const c = isObject(ev.content) ? ev.content : {};
+    const prev = isObject(c.predecessor) ? str(c.predecessor.room_id) : undefined;
+    if (prev !== undefined) this.state.predecessors.set(roomId, prev);
+  }
+
+  /**
+   * A room upgrade carries the conversation (its DM peer) over to the new room only when both sides
+   * agree: the old room's tombstone names the new room AND the new room's create event names the old one.
+   * A room that merely claims a predecessor is not trusted (CVE-2025-59160, which matrix-js-sdk 37's own
+   * predecessor helpers do not guard against; we never use them).
+   */
+  private followUpgrades(out: RemoteEvent[]): void {
+    for (const [next, old] of this.state.predecessors) {
+      if (this.state.tombstones.get(old) !== next) continue;
+      const peer = this.state.direct.get(old);
+      if (peer === undefined || this.state.direct.get(next) === peer) continue;
+      this.state.direct.set(next, peer);
+      this.directChanged = true;
+      out.push(this.roomUpsert(RemoteRoomId(next)));
     }
   }
 

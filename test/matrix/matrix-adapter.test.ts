@@ -266,6 +266,41 @@ describe('matrix adapter against the test homeserver', () => {
     expect(n).toMatchObject({ kind: 'notice', text: ENCRYPTED_NOTICE });
   });
 
+  it('follows a room upgrade only when both rooms agree (CVE-2025-59160)', async () => {
+    const dm = await alice.client.openDirect(RemoteUserId(bob.userId));
+    // Mallory's room claims to continue Alice's DM with Bob; the DM has no tombstone pointing at it.
+    const mallory = as(hs, await hs.registerUser('mallory', 'pw'));
+    const fake = await mallory.createRoom({
+      preset: 'private_chat',
+      invite: [alice.userId],
+      creation_content: { predecessor: { room_id: dm.roomId, event_id: '$whatever' } },
+    });
+    await waitFor('invite to the fake room', () =>
+      alice.find('room.member', (e) => e.roomId === fake && e.membership === 'invite'),
+    );
+    await alice.client.joinRoom(fake);
+    // A genuine upgrade by Alice (from another of her clients): new room naming the DM, then the tombstone.
+    const other = as(hs, await hs.loginUser('alice', 'a-pw'));
+    const real = await other.createRoom({
+      preset: 'trusted_private_chat',
+      invite: [bob.userId],
+      creation_content: { predecessor: { room_id: dm.roomId, event_id: '$last' } },
+    });
+    const tomb = await other.put(`${C}/rooms/${enc(dm.roomId)}/state/m.room.tombstone/`, {
+      body: 'upgraded',
+      replacement_room: real,
+    });
+    expect(tomb.status).toBe(200);
+    const upgraded = await waitFor('the real successor is the DM', () =>
+      alice.find('room.upsert', (e) => e.roomId === real && e.kind === 'direct'),
+    );
+    expect(upgraded.peer).toBe(bob.userId);
+    expect(alice.find('room.upsert', (e) => e.roomId === fake && e.kind === 'direct')).toBeUndefined();
+    const rooms = await alice.client.listRooms();
+    expect(rooms.find((r) => r.roomId === fake)?.kind).toBe('group');
+    expect(rooms.find((r) => r.roomId === real)?.kind).toBe('direct');
+  });
+
   it('a send retried after a dropped response is stored once', async () => {
     const dm = await alice.client.openDirect(RemoteUserId(bob.userId));
     hs.faults.dropNextResponse('send');
