@@ -9,6 +9,7 @@ export default defineAdapter<MatrixOptions>({
   sdk: '^1.0.0',
   capabilities: {
     presence: true,
+    roster: true,
     rooms: true,
     typing: true,
     receipts: true,

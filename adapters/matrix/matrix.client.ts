@@ -1,5 +1,7 @@
 import {
   type AttachmentsCapable,
+  type RosterCapable,
+  type RosterContact,
   type ClientContext,
   type RemoteAttachment,
   type ConnectionStatus,
@@ -73,7 +75,8 @@ export class MatrixNetworkClient
     RedactCapable,
     ReactionsCapable,
     ReplyCapable,
-    AttachmentsCapable
+    AttachmentsCapable,
+    RosterCapable
 {
   status: ConnectionStatus = { state: 'connecting' };
   readonly nativeReplies = true as const;
@@ -528,6 +531,42 @@ export class MatrixNetworkClient
     });
     await this.addDirect(userId, res.room_id);
     return { roomId: toRoomId(res.room_id), kind: 'direct' };
+  }
+
+  // ---- buddy list ---------------------------------------------------------------------------------------
+
+  /** The people we share a direct room with (m.direct), with the display names sync has shown us. */
+  async listContacts(): Promise<RosterContact[]> {
+    const mapper = this.mapper;
+    if (!mapper) throw new SendError('not connected', true, 'disconnected');
+    const peers = new Set(mapper.state.direct.values());
+    return [...peers].sort().map((id) => {
+      const name = mapper.state.displayNames.get(id);
+      return { userId: RemoteUserId(id), ...(name !== undefined ? { displayName: name } : {}) };
+    });
+  }
+
+  /** Matrix has no contact list of its own: a contact is a DM, so adding one opens (or finds) it. */
+  async addContact(userId: RemoteUserId): Promise<void> {
+    await this.openDirect(userId);
+  }
+
+  /** Drops the user's rooms from m.direct (the rooms themselves stay joined). */
+  async removeContact(userId: RemoteUserId): Promise<void> {
+    const s = this.requireSession();
+    let current: Json = {};
+    try {
+      current = await this.request<Json>(Method.Get, `/user/${enc(s.userId)}/account_data/m.direct`);
+    } catch (err) {
+      if (!(err instanceof SendError && err.code === 'M_NOT_FOUND')) throw err;
+    }
+    const rest = Object.fromEntries(Object.entries(current).filter(([k]) => k !== userId));
+    await this.request(Method.Put, `/user/${enc(s.userId)}/account_data/m.direct`, rest);
+    const mapper = this.mapper!;
+    for (const [roomId, peer] of [...mapper.state.direct])
+      if (peer === userId) mapper.state.direct.delete(roomId);
+    await this.ctx.state.set(KEY_DIRECT, Object.fromEntries(mapper.state.direct));
+    await this.ctx.emit({ type: 'contact.remove', at: new Date().toISOString(), userId });
   }
 
   async listRooms(): Promise<RoomSummary[]> {

@@ -301,6 +301,31 @@ describe('matrix adapter against the test homeserver', () => {
     expect(rooms.find((r) => r.roomId === real)?.kind).toBe('direct');
   });
 
+  it('the buddy list is the DM peers, with display names', async () => {
+    await alice.client.addContact(RemoteUserId(bob.userId));
+    const contacts = await alice.client.listContacts();
+    expect(contacts).toContainEqual({ userId: bob.userId, displayName: 'Bob' });
+    const carol = await hs.registerUser('carol', 'pw', { displayname: 'Carol' });
+    await alice.client.addContact(RemoteUserId(carol.userId));
+    expect((await alice.client.listContacts()).map((c) => c.userId)).toContain(carol.userId);
+    await alice.client.removeContact(RemoteUserId(carol.userId));
+    // A sync computed before the removal may still be in flight; the next one carries the new m.direct.
+    let ids: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      ids = (await alice.client.listContacts()).map((c) => c.userId);
+      if (!ids.includes(carol.userId)) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(ids).not.toContain(carol.userId);
+    expect(ids).toContain(bob.userId);
+    const direct = await as(hs, await hs.loginUser('alice', 'a-pw')).get(
+      `${C}/user/${enc(alice.userId)}/account_data/m.direct`,
+    );
+    expect(Object.keys(direct.body)).toContain(bob.userId);
+    expect(Object.keys(direct.body)).not.toContain(carol.userId);
+    expect(alice.find('contact.remove', (e) => e.userId === carol.userId)).toBeDefined();
+  });
+
   it('a send retried after a dropped response is stored once', async () => {
     const dm = await alice.client.openDirect(RemoteUserId(bob.userId));
     hs.faults.dropNextResponse('send');
