@@ -17,6 +17,7 @@ import {
   describeDuration,
   errorMessage,
 } from './registry-errors';
+import { exposeSdkToAdapters } from './sdk-alias';
 
 /** One adapter as the config names it: a folder under adapters/ (default), an explicit path, or a package. */
 export interface AdapterSpec {
@@ -194,6 +195,7 @@ async function loadOne(
 
   let mod: unknown;
   try {
+    exposeSdkToAdapters();
     // Adapters are named in config, so the module is only known at run time.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     mod = require(entry);
