@@ -9,6 +9,8 @@ import { AuthController } from './api/auth/auth.controller';
 import { AuthGuard } from './api/auth/auth.guard';
 import { AuthService } from './api/auth/auth.service';
 import { ConversationsController } from './api/conversations/conversations.controller';
+import { ContactsController } from './api/contacts/contacts.controller';
+import { RosterService } from './roster/roster.service';
 import { ApiErrorFilter } from './api/error.filter';
 import { EventsGateway } from './api/events/events.gateway';
 import { HealthController } from './api/health/health.controller';
@@ -45,6 +47,7 @@ export class AppModule {
         AdaptersController,
         AccountsController,
         ConversationsController,
+        ContactsController,
       ],
       providers: [
         { provide: CONFIG, useValue: infra.config },
@@ -62,6 +65,7 @@ export class AppModule {
         AccountsService,
         OutboxService,
         ConversationsService,
+        RosterService,
         EventsGateway,
       ],
     };

@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource, In, type EntityManager } from 'typeorm';
 import type { AppConfig } from '../config';
 import type { Logger } from '../common/logger';
 import { ClientEventsService } from '../events/client-events.service';
@@ -11,6 +11,7 @@ import { insertRow, patch } from '../common/db';
 import { CONFIG, DATA_SOURCE, LOGGER, QUEUE } from '../tokens';
 import { iso, toMs } from '../common/time';
 import { INGEST_QUEUE, type AccountRef } from './queues';
+import { personPresence } from '../roster/person-presence';
 
 interface IngestJob {
   account: AccountRef;
@@ -348,12 +349,25 @@ export class IngestService implements OnApplicationBootstrap {
         lastActiveAt: e.presence.state === 'offline' ? ep.lastActiveAt : toMs(e.at),
       },
     );
+    // The person's presence as the buddy list shows it, so a client can update without refetching.
+    const endpoints = ep.personId
+      ? await this.ds.getRepository(Endpoint).find({ where: { personId: ep.personId } })
+      : [];
+    const connected = new Set(
+      (
+        await this.ds.getRepository(Account).find({
+          where: { id: In([...new Set(endpoints.map((x) => x.accountId))]), state: 'connected' },
+          select: { id: true },
+        })
+      ).map((a) => a.id),
+    );
     await this.events.publish(account.ownerId, 'presence.changed', {
       endpointId: ep.id,
       personId: ep.personId,
       accountId: account.accountId,
       address: e.userId,
       presence: e.presence,
+      personPresence: personPresence(endpoints, (id) => connected.has(id)),
     });
   }
 

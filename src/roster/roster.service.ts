@@ -1,0 +1,240 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { DataSource, In, type EntityManager } from 'typeorm';
+import { AccountsService } from '../accounts/accounts.service';
+import { ApiError } from '../api/api-error';
+import { insertRow } from '../common/db';
+import { personDisplayName } from '../core';
+import { endpointPresence, personPresence } from './person-presence';
+import { ClientEventsService } from '../events/client-events.service';
+import { isPresenceCapable, isRosterCapable, RemoteUserId, type Presence, type PresenceState } from '../sdk';
+import { Account, Endpoint, Person, PersonLinkDecision } from '../storage/entities';
+import { DATA_SOURCE } from '../tokens';
+
+export interface EndpointView {
+  id: string;
+  accountId: string;
+  network: string;
+  address: string;
+  displayName: string;
+  presence: Presence;
+  capabilities: Record<string, unknown>;
+}
+
+export interface ContactView {
+  id: string;
+  displayName: string;
+  presence: Presence;
+  endpoints: EndpointView[];
+}
+
+/**
+ * The unified buddy list: people (metacontacts) with their endpoints on every network and one presence
+ * aggregated from them (src/core). Merges and splits are the user's decisions and are recorded so that
+ * automatic suggestions never undo them.
+ */
+@Injectable()
+export class RosterService {
+  constructor(
+    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    private readonly accounts: AccountsService,
+    private readonly events: ClientEventsService,
+  ) {}
+
+  private connected(accountId: string): boolean {
+    return this.accounts.supervisor.status(accountId)?.state === 'connected';
+  }
+
+  private endpointView(e: Endpoint): EndpointView {
+    return {
+      id: e.id,
+      accountId: e.accountId,
+      network: e.network,
+      address: e.address,
+      displayName: e.displayName ?? e.address,
+      presence: this.endpointPresence(e),
+      capabilities: e.capabilities,
+    };
+  }
+
+  private endpointPresence(e: Endpoint): Presence {
+    return endpointPresence(e, this.connected(e.accountId));
+  }
+
+  private aggregate(endpoints: Endpoint[]): Presence {
+    return personPresence(endpoints, (id) => this.connected(id));
+  }
+
+  private view(person: Person, endpoints: Endpoint[]): ContactView {
+    return {
+      id: person.id,
+      displayName: person.displayName,
+      presence: this.aggregate(endpoints),
+      endpoints: endpoints.map((e) => this.endpointView(e)),
+    };
+  }
+
+  async list(ownerId: string): Promise<ContactView[]> {
+    const [people, endpoints] = await Promise.all([
+      this.ds.getRepository(Person).find({ where: { ownerId } }),
+      this.ds.getRepository(Endpoint).find({ where: { ownerId } }),
+    ]);
+    const byPerson = new Map<string, Endpoint[]>();
+    for (const e of endpoints) {
+      if (!e.personId) continue;
+      const list = byPerson.get(e.personId) ?? [];
+      list.push(e);
+      byPerson.set(e.personId, list);
+    }
+    return people
+      .filter((p) => byPerson.has(p.id))
+      .map((p) => this.view(p, byPerson.get(p.id)!))
+      .sort((a, b) => a.displayName.localeCompare(b.displayName));
+  }
+
+  async get(ownerId: string, personId: string): Promise<ContactView> {
+    const person = await this.ds.getRepository(Person).findOne({ where: { id: personId, ownerId } });
+    if (!person) throw ApiError.notFound('contact');
+    const endpoints = await this.ds.getRepository(Endpoint).find({ where: { personId, ownerId } });
+    return this.view(person, endpoints);
+  }
+
+  /** Moves every endpoint of `otherId` into `personId`; the user's decision is recorded for each pair. */
+  async merge(ownerId: string, personId: string, otherId: string): Promise<ContactView> {
+    if (personId === otherId)
+      throw ApiError.validation('a contact cannot be merged with itself', [{ field: 'otherId' }]);
+    await this.ds.transaction(async (m) => {
+      const [person, other] = await Promise.all([
+        m.findOne(Person, { where: { id: personId, ownerId } }),
+        m.findOne(Person, { where: { id: otherId, ownerId } }),
+      ]);
+      if (!person || !other) throw ApiError.notFound('contact');
+      const mine = await m.find(Endpoint, { where: { personId, ownerId } });
+      const theirs = await m.find(Endpoint, { where: { personId: otherId, ownerId } });
+      await this.recordDecisions(m, ownerId, mine, theirs, 'merged');
+      if (theirs.length) await m.update(Endpoint, { id: In(theirs.map((e) => e.id)) }, { personId });
+      await m.delete(Person, { id: otherId });
+      await m.update(
+        Person,
+        { id: personId },
+        { displayName: personDisplayName([...mine, ...theirs].map(nameOf)) },
+      );
+    });
+    const view = await this.get(ownerId, personId);
+    await this.events.publish(ownerId, 'contact.updated', { ...view, mergedFrom: otherId });
+    return view;
+  }
+
+  /** Takes one endpoint out of a person into a person of its own; they are never suggested together again. */
+  async split(
+    ownerId: string,
+    personId: string,
+    endpointId: string,
+  ): Promise<{ from: ContactView; split: ContactView }> {
+    const newId = randomUUID();
+    await this.ds.transaction(async (m) => {
+      const person = await m.findOne(Person, { where: { id: personId, ownerId } });
+      if (!person) throw ApiError.notFound('contact');
+      const endpoints = await m.find(Endpoint, { where: { personId, ownerId } });
+      const leaving = endpoints.find((e) => e.id === endpointId);
+      if (!leaving)
+        throw ApiError.validation('endpointId is not an endpoint of this contact', [{ field: 'endpointId' }]);
+      if (endpoints.length === 1)
+        throw ApiError.validation('the contact has only this endpoint', [{ field: 'endpointId' }]);
+      const staying = endpoints.filter((e) => e.id !== endpointId);
+      await this.recordDecisions(m, ownerId, [leaving], staying, 'split');
+      await insertRow(m, Person, {
+        id: newId,
+        ownerId,
+        displayName: nameOf(leaving).displayName,
+        createdAt: Date.now(),
+        updatedAt: Date.now(),
+      });
+      await m.update(Endpoint, { id: endpointId }, { personId: newId });
+      await m.update(Person, { id: personId }, { displayName: personDisplayName(staying.map(nameOf)) });
+    });
+    const [from, split] = await Promise.all([this.get(ownerId, personId), this.get(ownerId, newId)]);
+    await this.events.publish(ownerId, 'contact.updated', from);
+    await this.events.publish(ownerId, 'contact.updated', split);
+    return { from, split };
+  }
+
+  private async recordDecisions(
+    m: EntityManager,
+    ownerId: string,
+    as: Endpoint[],
+    bs: Endpoint[],
+    decision: 'merged' | 'split',
+  ): Promise<void> {
+    for (const a of as)
+      for (const b of bs)
+        await insertRow(m, PersonLinkDecision, {
+          id: randomUUID(),
+          ownerId,
+          endpointA: a.id,
+          endpointB: b.id,
+          decision,
+          createdAt: Date.now(),
+        });
+  }
+
+  /** Adds a buddy on a network (subscription, MONITOR, …) through the account's client. */
+  async addContact(
+    ownerId: string,
+    accountId: string,
+    address: string,
+  ): Promise<{ accountId: string; address: string }> {
+    const account = await this.accounts.owned(ownerId, accountId);
+    const client = this.accounts.supervisor.client(account.id);
+    if (!client || client.status.state !== 'connected')
+      throw ApiError.conflict('the account is not connected; try again when it is');
+    if (!isRosterCapable(client))
+      throw ApiError.badRequest(`the ${account.adapterId} network keeps no buddy list`);
+    await client.addContact(RemoteUserId(address));
+    return { accountId: account.id, address };
+  }
+
+  /** Sets the user's own presence on every connected account whose network carries presence. */
+  async setOwnPresence(ownerId: string, presence: { state: PresenceState; status?: string }) {
+    const accounts = await this.ds.getRepository(Account).find({ where: { ownerId, enabled: true } });
+    const results: { accountId: string; network: string; ok: boolean; error?: string }[] = [];
+    for (const a of accounts) {
+      const client = this.accounts.supervisor.client(a.id);
+      if (!client || client.status.state !== 'connected') {
+        results.push({ accountId: a.id, network: a.adapterId, ok: false, error: 'not connected' });
+        continue;
+      }
+      if (!isPresenceCapable(client)) {
+        results.push({
+          accountId: a.id,
+          network: a.adapterId,
+          ok: false,
+          error: 'the network carries no presence',
+        });
+        continue;
+      }
+      try {
+        await client.setPresence({
+          state: presence.state,
+          ...(presence.status ? { status: presence.status } : {}),
+        });
+        results.push({ accountId: a.id, network: a.adapterId, ok: true });
+      } catch (err) {
+        results.push({
+          accountId: a.id,
+          network: a.adapterId,
+          ok: false,
+          error: err instanceof Error ? err.message : String(err),
+        });
+      }
+    }
+    return { presence, accounts: results };
+  }
+}
+
+function nameOf(e: Pick<Endpoint, 'displayName' | 'address'>): {
+  displayName: string;
+  address: RemoteUserId;
+} {
+  return { displayName: e.displayName ?? e.address, address: RemoteUserId(e.address) };
+}
