@@ -68,6 +68,8 @@ interface EchoWaiter {
   transactionId: string;
   /** The echo's id; undefined when none came; a SendError when the server refused the line. */
   resolve: (outcome: RemoteMessageId | SendError | undefined) => void;
+  /** Settles when the send() this line belongs to returned: its echo is emitted only then. */
+  settled: Promise<void>;
 }
 
 /** Numerics that refuse a PRIVMSG/NOTICE to a target: the send fails instead of waiting for an echo. */
@@ -121,6 +123,7 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable, 
   private readonly server: string;
   private readonly channels = new Map<string, ChannelState>();
   private readonly joinWaiters = new Map<string, JoinWaiter>();
+  private readonly rejoins = new Map<string, Promise<void>>();
   private readonly buddies = new Map<string, string>();
   /** Casefolded nicks the user removed although the `watch` option names them. */
   private readonly unwatched = new Set<string>();
@@ -331,12 +334,28 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable, 
     void this.report({ state: 'connected' });
     this.connectDone?.();
     // Rejoin what this account was in (its config channels and what it joined since), then watch buddies.
-    for (const ch of this.channels.values()) this.writeSafe('JOIN', [ch.name]);
+    for (const ch of this.channels.values()) this.rejoin(ch.name);
     this.watch([...this.buddies.values()]);
     if (!this.irc?.network.supports('MONITOR')) {
       this.isonTimer = setInterval(() => this.pollIson(), this.options.isonIntervalSeconds * 1000);
       this.pollIson();
     }
+  }
+
+  /** JOIN again after a reconnect; sends to the channel wait for it (bounded) so none goes out too early. */
+  private rejoin(name: string): void {
+    const key = this.fold(name);
+    let timer: NodeJS.Timeout | undefined;
+    const done = new Promise<void>((resolve) => {
+      this.joinWaiters.set(key, { resolve, reject: () => resolve() });
+      timer = setTimeout(resolve, JOIN_TIMEOUT_MS);
+    }).finally(() => {
+      clearTimeout(timer);
+      this.rejoins.delete(key);
+      this.joinWaiters.delete(key);
+    });
+    this.rejoins.set(key, done);
+    this.writeSafe('JOIN', [name]);
   }
 
   private onNickInUse(): void {
@@ -465,9 +484,10 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable, 
     return userIdOf(nick, this.server, this.caseMapping());
   }
 
-  private emit(event: RemoteEvent): Promise<void> {
+  private emit(event: RemoteEvent, after?: Promise<void>): Promise<void> {
     // In network order, each accepted before the next (the contract's ordering rule).
     const next = this.emitChain.then(async () => {
+      if (after) await after;
       if (this.disposed || this.ctx.signal.aborted) return;
       try {
         await this.ctx.emit(event);
@@ -505,10 +525,11 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable, 
           text: raw,
         });
     let transactionId: string | undefined;
+    let after: Promise<void> | undefined;
     if (self) {
       const label = e.tags?.label;
       const waiter =
-        label !== undefined ? this.labelWaiters.get(label) : this.takeFifoEcho(e.target, raw, kind);
+        label !== undefined ? this.labelWaiters.get(label) : this.takeFifoEcho(e.target, raw);
       if (label !== undefined) this.labelWaiters.delete(label);
       if (waiter) {
         transactionId = waiter.transactionId;
@@ -520,23 +541,29 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable, 
             text: raw,
           });
         waiter.resolve(messageId);
+        // The echo of our own send reaches the gateway after send() returned its ids, so the gateway
+        // records the send before it sees the echo (both name the same message).
+        after = waiter.settled;
       }
     }
     if (this.seen.has(messageId)) return;
     this.remember(messageId);
     const text = stripMirc(raw);
-    void this.emit({
-      type: 'message',
-      at,
-      roomId: roomIdOf(peer, this.caseMapping()),
-      roomKind: channel ? 'group' : 'direct',
-      messageId,
-      sender: { userId: this.userId(e.nick), displayName: e.nick, ...(self ? { self: true } : {}) },
-      kind,
-      text,
-      ...(hasMircCodes(raw) ? { formatted: fromMirc(raw) } : {}),
-      ...(transactionId !== undefined ? { transactionId } : {}),
-    });
+    void this.emit(
+      {
+        type: 'message',
+        at,
+        roomId: roomIdOf(peer, this.caseMapping()),
+        roomKind: channel ? 'group' : 'direct',
+        messageId,
+        sender: { userId: this.userId(e.nick), displayName: e.nick, ...(self ? { self: true } : {}) },
+        kind,
+        text,
+        ...(hasMircCodes(raw) ? { formatted: fromMirc(raw) } : {}),
+        ...(transactionId !== undefined ? { transactionId } : {}),
+      },
+      after,
+    );
   }
 
   /** The server refused lines to `target`: every send waiting on an echo from it fails. */
@@ -552,9 +579,8 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable, 
       if (this.fold(this.echoFifo[i]!.target) === key) this.echoFifo.splice(i, 1)[0]!.resolve(err);
   }
 
-  private takeFifoEcho(target: string, raw: string, kind: string): EchoWaiter | undefined {
-    const body = kind === 'emote' ? raw : raw;
-    const i = this.echoFifo.findIndex((w) => this.fold(w.target) === this.fold(target) && w.text === body);
+  private takeFifoEcho(target: string, raw: string): EchoWaiter | undefined {
+    const i = this.echoFifo.findIndex((w) => this.fold(w.target) === this.fold(target) && w.text === raw);
     return i < 0 ? undefined : this.echoFifo.splice(i, 1)[0];
   }
 
@@ -872,8 +898,19 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable, 
   async send(message: OutboundMessage): Promise<SendResult> {
     const earlier = this.sentByTransaction.get(message.transactionId);
     if (earlier) return earlier;
+    let settle!: () => void;
+    const settled = new Promise<void>((resolve) => (settle = resolve));
+    try {
+      return await this.sendLines(message, settled);
+    } finally {
+      settle();
+    }
+  }
+
+  private async sendLines(message: OutboundMessage, settled: Promise<void>): Promise<SendResult> {
     const irc = this.requireConnected();
     const target = this.checkTarget(nickOfUserId(message.roomId), 'target');
+    await this.rejoins.get(this.fold(target));
     const kind = message.kind ?? 'text';
     const command = kind === 'notice' ? 'NOTICE' : 'PRIVMSG';
     const text = message.formatted ? toMirc(message.formatted) : message.text;
@@ -902,9 +939,10 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable, 
         const p = new Promise<RemoteMessageId | SendError | undefined>((resolve) => {
           waiter = {
             target,
-            text: kind === 'emote' ? piece : piece,
+            text: piece,
             transactionId: message.transactionId,
             resolve,
+            settled,
           };
         });
         if (labeled) {

@@ -47,6 +47,8 @@ export interface InspircdOptions {
    * EXTERNAL), so SASL works against a real services package.
    */
   services?: boolean;
+  /** New channels keep their last 50 lines and replay them to joiners (m_chanhistory, mode +H). */
+  channelHistory?: boolean;
 }
 
 export interface InspircdServer {
@@ -151,6 +153,7 @@ export async function startInspircd(options: InspircdOptions = {}): Promise<Insp
   const modules = [...INSPIRCD_TEST_MODULES, ...(options.modules ?? [])];
   // sslinfo hands the client certificate's fingerprint to services (SASL EXTERNAL).
   if (options.tls) modules.push('ssl_gnutls', 'sslinfo');
+  if (options.channelHistory) modules.push('chanhistory');
   checkModules(modules);
   const version = inspircdVersion(bin);
 
@@ -198,7 +201,9 @@ export async function startInspircd(options: InspircdOptions = {}): Promise<Insp
       `<log method="file" type="* -USERINPUT -USEROUTPUT" level="default" target="${join(dir, 'ircd.log')}">`,
       `<files motd="${join(dir, 'motd.txt')}">`,
       `<dns server="127.0.0.1" timeout="1">`,
-      `<options prefixquit="Quit: " allowhalfop="yes" hostintopic="yes" syntaxhints="no">`,
+      `<options prefixquit="Quit: " allowhalfop="yes" hostintopic="yes" syntaxhints="no"` +
+        ` defaultmodes="${options.channelHistory ? 'ontH 50:1d' : 'ont'}">`,
+      `<chanhistory maxlines="50" notice="no" bots="yes" prefixmsg="no">`,
       `<security hideserver="" announceinvites="dynamic" maxtargets="20" runasuser="" runasgroup="">`,
       `<performance netbuffersize="10240" somaxconn="128" softlimit="12800" clonesonconnect="no" timeskipwarn="0">`,
       `<whowas groupsize="10" maxgroups="100000" maxkeep="3d">`,
