@@ -8,15 +8,27 @@ import type { AppConfig } from '../config';
 import type { Logger } from '../common/logger';
 import { ClientEventsService } from '../events/client-events.service';
 import type { QueuePort } from '../queue';
-import { RemoteMessageId, RemoteRoomId, TransactionId, fromHtml, isSendError } from '../sdk';
+import {
+  RemoteMessageId,
+  RemoteRoomId,
+  TransactionId,
+  fromHtml,
+  isEditCapable,
+  isRedactCapable,
+  isSendError,
+} from '../sdk';
 import { Account, Conversation, Message, MessageRemoteId } from '../storage/entities';
 import { insertRow } from '../common/db';
 import { CONFIG, DATA_SOURCE, LOGGER, QUEUE } from '../tokens';
 import { messageView } from './ingest.service';
 import { OUTBOX_QUEUE } from './queues';
 
+/** One outbox job: send a message, or carry the user's edit or deletion of it to the network. */
 interface OutboxJob {
   messageId: string;
+  op?: 'send' | 'edit' | 'redact';
+  /** For edits: the text of this edit (later edits are jobs of their own). */
+  text?: string;
 }
 
 /** A send that waits in the outbox for its account: writes while disconnected are queued, never dropped. */
@@ -41,7 +53,7 @@ export class OutboxService implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     await this.sweep();
-    await this.queue.process<OutboxJob>(OUTBOX_QUEUE, (job) => this.deliver(job.data.messageId), {
+    await this.queue.process<OutboxJob>(OUTBOX_QUEUE, (job) => this.run(job.data, job.id), {
       concurrency: this.config.queue.concurrency,
     });
   }
@@ -120,11 +132,111 @@ export class OutboxService implements OnApplicationBootstrap {
     return { id: msg.id, status: msg.status };
   }
 
+  private run(job: OutboxJob, jobId: string): Promise<void> {
+    switch (job.op ?? 'send') {
+      case 'send':
+        return this.deliver(job.messageId);
+      case 'edit':
+        return this.deliverEdit(job.messageId, job.text ?? '', jobId);
+      case 'redact':
+        return this.deliverRedact(job.messageId);
+    }
+  }
+
+  /** The user's own message, for an edit or a deletion (404 for anything else, so nothing leaks). */
+  private async ownMessage(ownerId: string, conversationId: string, messageId: string): Promise<Message> {
+    const msg = await this.ds
+      .getRepository(Message)
+      .findOne({ where: { id: messageId, conversationId, ownerId } });
+    if (!msg) throw ApiError.notFound('message');
+    if (!msg.self) throw ApiError.forbidden('only your own messages can be edited or deleted');
+    if (msg.deleted) throw ApiError.conflict('the message was deleted');
+    return msg;
+  }
+
+  async edit(ownerId: string, conversationId: string, messageId: string, text: string) {
+    const msg = await this.ownMessage(ownerId, conversationId, messageId);
+    const editedAt = Date.now();
+    await this.ds.getRepository(Message).update({ id: msg.id }, { text, html: null, editedAt });
+    // A message still queued goes out with the new text; one already sent gets an edit of its own.
+    if (msg.status !== 'queued')
+      await this.queue.enqueue<OutboxJob>(OUTBOX_QUEUE, {
+        id: `edit:${msg.id}:${editedAt}`,
+        group: conversationId,
+        data: { messageId: msg.id, op: 'edit', text },
+        maxAttempts: 10_000,
+      });
+    const view = messageView({ ...msg, text, html: null, editedAt });
+    await this.events.publish(ownerId, 'message.updated', view);
+    return view;
+  }
+
+  async redact(ownerId: string, conversationId: string, messageId: string): Promise<void> {
+    const msg = await this.ownMessage(ownerId, conversationId, messageId);
+    await this.ds.getRepository(Message).update({ id: msg.id }, { deleted: true, text: '', html: null });
+    if (msg.status !== 'queued')
+      await this.queue.enqueue<OutboxJob>(OUTBOX_QUEUE, {
+        id: `redact:${msg.id}`,
+        group: conversationId,
+        data: { messageId: msg.id, op: 'redact' },
+        maxAttempts: 10_000,
+      });
+    await this.events.publish(
+      ownerId,
+      'message.updated',
+      messageView({ ...msg, deleted: true, text: '', html: null }),
+    );
+  }
+
+  /** Where a sent message lives on its network: the account, the room and its first remote id. */
+  private async remoteOf(messageId: string) {
+    const msg = await this.ds.getRepository(Message).findOne({ where: { id: messageId } });
+    if (!msg) return undefined;
+    const conv = await this.ds.getRepository(Conversation).findOne({ where: { id: msg.conversationId } });
+    const ref = await this.ds
+      .getRepository(MessageRemoteId)
+      .findOne({ where: { messageId }, order: { createdAt: 'ASC' } });
+    if (!conv || !ref) return undefined;
+    return { msg, conv, remoteId: RemoteMessageId(ref.remoteId) };
+  }
+
+  private async deliverEdit(messageId: string, text: string, jobId: string): Promise<void> {
+    const where = await this.remoteOf(messageId);
+    if (!where) return; // never reached the network: nothing to correct there
+    const client = await this.connectedClient(where.conv.accountId);
+    if (!client)
+      throw new AccountNotConnected(`account ${where.conv.accountId} is not connected; the edit waits`);
+    const roomId = RemoteRoomId(where.conv.remoteId);
+    if (isEditCapable(client)) {
+      await client.editMessage(roomId, where.remoteId, text, undefined, TransactionId(jobId));
+    } else {
+      // Networks without edits get the readable fallback users of such networks know.
+      await client.send({
+        roomId,
+        transactionId: TransactionId(jobId),
+        kind: 'text',
+        text: `* correction: ${text}`,
+      });
+    }
+  }
+
+  private async deliverRedact(messageId: string): Promise<void> {
+    const where = await this.remoteOf(messageId);
+    if (!where) return;
+    const client = await this.connectedClient(where.conv.accountId);
+    if (!client)
+      throw new AccountNotConnected(`account ${where.conv.accountId} is not connected; the deletion waits`);
+    // A network that cannot delete keeps the message; the gateway's copy is deleted either way.
+    if (isRedactCapable(client))
+      await client.redactMessage(RemoteRoomId(where.conv.remoteId), where.remoteId);
+  }
+
   /** The outbox worker: send one message through its account's client. Idempotent by message id. */
   async deliver(messageId: string): Promise<void> {
     const repo = this.ds.getRepository(Message);
     const msg = await repo.findOne({ where: { id: messageId } });
-    if (!msg || msg.status !== 'queued') return; // sent already (a redelivered job) or deleted
+    if (!msg || msg.status !== 'queued') return; // sent already (a redelivered job)
+    if (msg.deleted) return this.fail(msg, 'deleted before it was sent');
     const conv = await this.ds.getRepository(Conversation).findOne({ where: { id: msg.conversationId } });
     if (!conv) return;
     const account = await this.ds.getRepository(Account).findOne({ where: { id: conv.accountId } });

@@ -1,11 +1,11 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { ConversationsService } from '../../messaging/conversations.service';
 import { OutboxService } from '../../messaging/outbox.service';
 import { uuidPipe } from '../accounts/accounts.controller';
 import { CurrentUser } from '../auth/auth.guard';
 import type { AuthUser } from '../auth/auth.service';
-import { ListMessagesQuery, OpenConversationDto, SendMessageDto } from './conversations.dto';
+import { EditMessageDto, ListMessagesQuery, OpenConversationDto, SendMessageDto } from './conversations.dto';
 
 @ApiTags('conversations')
 @ApiBearerAuth()
@@ -36,5 +36,26 @@ export class ConversationsController {
   @ApiAcceptedResponse({ description: '{ id, status }: the message is stored and queued; it is never lost.' })
   send(@CurrentUser() user: AuthUser, @Param('id', uuidPipe) id: string, @Body() body: SendMessageDto) {
     return this.outbox.submit(user.id, id, body);
+  }
+
+  @Patch(':id/messages/:mid')
+  @ApiOkResponse({ description: 'The edited message; the edit reaches the network through the outbox.' })
+  edit(
+    @CurrentUser() user: AuthUser,
+    @Param('id', uuidPipe) id: string,
+    @Param('mid', uuidPipe) mid: string,
+    @Body() body: EditMessageDto,
+  ) {
+    return this.outbox.edit(user.id, id, mid, body.text);
+  }
+
+  @Delete(':id/messages/:mid')
+  @HttpCode(204)
+  async redact(
+    @CurrentUser() user: AuthUser,
+    @Param('id', uuidPipe) id: string,
+    @Param('mid', uuidPipe) mid: string,
+  ) {
+    await this.outbox.redact(user.id, id, mid);
   }
 }

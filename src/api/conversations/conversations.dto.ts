@@ -65,3 +65,11 @@ export class ListMessagesQuery {
   @Max(500)
   limit?: number;
 }
+
+export class EditMessageDto {
+  @ApiProperty({ maxLength: 65536, description: 'The new text.' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(65536)
+  text!: string;
+}
