@@ -528,8 +528,7 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable, 
     let after: Promise<void> | undefined;
     if (self) {
       const label = e.tags?.label;
-      const waiter =
-        label !== undefined ? this.labelWaiters.get(label) : this.takeFifoEcho(e.target, raw);
+      const waiter = label !== undefined ? this.labelWaiters.get(label) : this.takeFifoEcho(e.target, raw);
       if (label !== undefined) this.labelWaiters.delete(label);
       if (waiter) {
         transactionId = waiter.transactionId;
