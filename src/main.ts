@@ -4,6 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { AccountsService } from './accounts/accounts.service';
@@ -67,7 +68,7 @@ export function adapterSpecsOf(config: AppConfig): AdapterSpec[] {
 
 /** Adapters named by package are resolved from the config file's folder, the working directory and the project. */
 export function loadConfiguredAdapters(config: AppConfig, logger: Logger) {
-  const resolvePaths = [process.cwd(), path.resolve(__dirname, '..', '..')];
+  const resolvePaths = [process.cwd(), projectRoot()];
   if (config.configFile) resolvePaths.unshift(path.dirname(config.configFile));
   return loadAdapters(adapterSpecsOf(config), { logger, resolvePaths });
 }
@@ -134,6 +135,7 @@ export async function startGateway(
       const { status, body } = toErrorBody(err, logger);
       res.status(status).json(body);
     });
+    serveWebClient(app, logger);
     app.useGlobalPipes(apiValidationPipe());
     app.useWebSocketAdapter(new WsAdapter(app));
     app.enableShutdownHooks();
@@ -198,10 +200,40 @@ function installProcessHandlers(accounts: AccountsService, logger: Logger): void
   process.on('unhandledRejection', onError('unhandled rejection'));
 }
 
+/** The nearest folder above `from` that holds package.json: the project, from src/ and from dist/src/. */
+function projectRoot(from = __dirname): string {
+  let dir = from;
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) return from;
+    dir = up;
+  }
+  return dir;
+}
+
+/**
+ * The browser client, built to dist/web, served at `/` with a fallback to index.html for its own routes;
+ * the API, health, metrics and docs paths are never shadowed.
+ */
+function serveWebClient(app: NestExpressApplication, logger: Logger): void {
+  const dir = path.join(projectRoot(), 'dist', 'web');
+  const index = path.join(dir, 'index.html');
+  if (!existsSync(index)) {
+    logger.info('the web client is not built (npm run build builds it); serving the API only');
+    return;
+  }
+  app.use(express.static(dir, { index: 'index.html', fallthrough: true, maxAge: '1h' }));
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const apiPath = /^\/(api|healthz|metrics)(\/|$)/.test(req.path);
+    if (req.method !== 'GET' || apiPath || !req.accepts('html')) return next();
+    res.sendFile(index);
+  });
+}
+
 function readVersion(): string {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (require(path.resolve(__dirname, '../../package.json')) as { version: string }).version;
+    return (require(path.join(projectRoot(), 'package.json')) as { version: string }).version;
   } catch {
     return '0.0.0';
   }
