@@ -128,6 +128,8 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable, 
   /** Casefolded nicks the user removed although the `watch` option names them. */
   private readonly unwatched = new Set<string>();
   private readonly presence = new Map<string, string>();
+  /** Casefolded nick → services account, from extended-join and account-notify. */
+  private readonly accounts = new Map<string, string>();
   private readonly seen = new Set<string>();
   private readonly labelWaiters = new Map<string, EchoWaiter>();
   private readonly echoFifo: EchoWaiter[] = [];
@@ -292,7 +294,11 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable, 
     on<IrcMessageEvent>('privmsg', (e) => this.onMessage('text', e));
     on<IrcMessageEvent>('notice', (e) => this.onMessage('notice', e));
     on<IrcMessageEvent>('action', (e) => this.onMessage('emote', e));
-    on<IrcEventBase & { channel: string }>('join', (e) => this.onJoin(e));
+    on<IrcEventBase & { channel: string; account?: string | false }>('join', (e) => this.onJoin(e));
+    // account-notify (and RPL_LOGGEDIN for ourselves): who is logged in to which services account.
+    on<IrcEventBase & { account: string | false }>('account', (e) => {
+      if (e.nick && !this.isSelf(e.nick)) this.onAccount(e.nick, e.account, e.time);
+    });
     on<IrcEventBase & { channel: string; message: string }>('part', (e) => this.onPart(e));
     on<IrcEventBase & { channel: string; kicked: string; message: string }>('kick', (e) => this.onKick(e));
     on<IrcEventBase & { message: string }>('quit', (e) => this.onQuit(e));
@@ -612,8 +618,24 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable, 
     }
   }
 
-  private onJoin(e: IrcEventBase & { channel: string }): void {
+  /** A services account is a stable handle for a person behind changing nicks: a merge hint. */
+  private onAccount(nick: string, account: string | false | undefined, time?: number): void {
+    if (typeof account !== 'string' || account === '') return;
+    const key = this.fold(nick);
+    if (this.accounts.get(key) === account) return;
+    this.accounts.set(key, account);
+    void this.emit({
+      type: 'contact.upsert',
+      at: isoOf(time),
+      userId: this.userId(nick),
+      displayName: nick,
+      hints: { handles: [`${account}@${this.server}`] },
+    });
+  }
+
+  private onJoin(e: IrcEventBase & { channel: string; account?: string | false }): void {
     if (!e.nick) return;
+    if (!this.isSelf(e.nick)) this.onAccount(e.nick, e.account, e.time);
     const roomId = roomIdOf(e.channel, this.caseMapping());
     const at = isoOf(e.time);
     if (this.isSelf(e.nick)) {

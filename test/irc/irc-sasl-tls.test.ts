@@ -106,6 +106,46 @@ describe('the IRC adapter: SASL against atheme-services, and TLS', () => {
     await supervisor.stop('plain');
   });
 
+  it('reports services accounts as merge hints (extended-join and account-notify)', async () => {
+    await supervisor.start({
+      accountId: 'watcher',
+      adapterId: 'irc',
+      options: ircOptions(server, 'watcher', { channels: ['#acct'] }),
+    });
+    await connectedClient(supervisor, 'watcher');
+    await supervisor.start({
+      accountId: 'plain2',
+      adapterId: 'irc',
+      options: ircOptions(server, 'plain2', {
+        channels: ['#acct'],
+        sasl: { mechanism: 'PLAIN', user: 'saslu', password: 'sekrit-1234' },
+      }),
+    });
+    await connectedClient(supervisor, 'plain2');
+    const handle = `saslu@${server.host}`;
+    await waitFor('the account of plain2 at watcher (extended-join)', () =>
+      host.find(
+        'watcher',
+        'contact.upsert',
+        (e) => e.userId === `plain2!${server.host}` && e.hints?.handles?.[0] === handle,
+      ),
+    );
+    const late = await RawIrcClient.register(server.host, server.port, 'latecomer');
+    late.send('JOIN #acct');
+    await late.waitFor(/ 366 latecomer #acct /);
+    late.send('PRIVMSG NickServ :IDENTIFY saslu sekrit-1234');
+    await waitFor('the account of latecomer at watcher (account-notify)', () =>
+      host.find(
+        'watcher',
+        'contact.upsert',
+        (e) => e.userId === `latecomer!${server.host}` && e.hints?.handles?.[0] === handle,
+      ),
+    );
+    await late.close();
+    await supervisor.stop('plain2');
+    await supervisor.stop('watcher');
+  });
+
   it('reports a refused SASL PLAIN password as bad credentials, not retried', async () => {
     await supervisor.start({
       accountId: 'badsasl',
