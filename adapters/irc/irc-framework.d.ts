@@ -14,6 +14,8 @@ declare module 'irc-framework' {
     target: string;
     message: string;
     from_server?: boolean;
+    /** Set when the line came inside a BATCH (irc-framework delivers a batch's lines at its end). */
+    batch?: { id: string; type: string; params: string[] };
   }
   export interface IrcClientOptions {
     host: string;

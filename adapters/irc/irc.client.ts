@@ -566,6 +566,8 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable, 
         text,
         ...(hasMircCodes(raw) ? { formatted: fromMirc(raw) } : {}),
         ...(transactionId !== undefined ? { transactionId } : {}),
+        // History a server replays (chathistory batches, InspIRCd's +H replay on join) is backfill.
+        ...(e.batch && /(^|\/)chathistory$/.test(e.batch.type) ? { backfill: true } : {}),
       },
       after,
     );
