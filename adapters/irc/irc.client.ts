@@ -767,7 +767,24 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable, 
   private onUserlist(e: { channel: string; users: { nick: string }[] }): void {
     const ch = this.channels.get(this.fold(e.channel));
     if (!ch) return;
-    ch.members = new Set(e.users.map((u) => this.fold(u.nick)));
+    // NAMES: everyone already in the channel when we joined becomes a member event once.
+    const roomId = roomIdOf(ch.name, this.caseMapping());
+    const at = now();
+    const members = new Set<string>();
+    for (const u of e.users) {
+      const key = this.fold(u.nick);
+      members.add(key);
+      if (ch.members.has(key)) continue;
+      void this.emit({
+        type: 'room.member',
+        at,
+        roomId,
+        userId: this.userId(u.nick),
+        displayName: u.nick,
+        membership: 'join',
+      });
+    }
+    ch.members = members;
   }
 
   private onUsersOnline(nicks: string[]): void {

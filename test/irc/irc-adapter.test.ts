@@ -81,6 +81,14 @@ describe('the IRC adapter against a real InspIRCd', () => {
       true,
       true,
     ]);
+    // NAMES on joining #main lists the observer, who was there first.
+    await waitFor('the observer as a member at alice', () =>
+      host.find(
+        'alice',
+        'room.member',
+        (e) => e.roomId === '#main' && e.displayName === 'observer' && e.membership === 'join',
+      ),
+    );
     if (!isRoomsCapable(bob)) throw new Error('unreachable');
     const room = await bob.joinRoom('main');
     expect(room).toEqual({ roomId: '#main', kind: 'group', title: '#main' });
