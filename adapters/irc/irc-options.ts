@@ -1,5 +1,7 @@
 import { z } from '@switchboard/sdk';
 
+const ONE_LINE = /^[^\r\n\0]*$/;
+
 const nick = z
   .string()
   .min(1)
@@ -22,9 +24,10 @@ export const ircOptionsSchema = z.object({
     .max(32)
     .regex(/^[^\s\0@!]+$/, 'not a valid IRC user name')
     .optional(),
-  realname: z.string().max(200).optional(),
+  // irc-framework writes USER and PASS itself: these must not be able to break the line either.
+  realname: z.string().max(200).regex(ONE_LINE, 'must not contain CR, LF or NUL').optional(),
   /** Server password (PASS). */
-  password: z.string().min(1).optional(),
+  password: z.string().min(1).regex(ONE_LINE, 'must not contain CR, LF or NUL').optional(),
   sasl: z
     .object({
       mechanism: z.enum(['PLAIN', 'EXTERNAL']).default('PLAIN'),

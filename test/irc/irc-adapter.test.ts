@@ -346,10 +346,13 @@ describe('the IRC adapter against a real InspIRCd', () => {
     await a.setPresence({ state: 'available' });
   });
 
-  it('refuses an injected nick in the account options', async () => {
+  it('refuses an injected nick, real name or server password in the account options', async () => {
     for (const bad of INJECTIONS) {
-      const r = await registry.validateAccountOptions('irc', ircOptions(server, `n${bad}`));
-      expect(r.ok).toBe(false);
+      for (const extra of [{}, { realname: `r${bad}` }, { password: `p${bad}` }]) {
+        const nick = Object.keys(extra).length === 0 ? `n${bad}` : 'fine';
+        const r = await registry.validateAccountOptions('irc', ircOptions(server, nick, extra));
+        expect(r.ok).toBe(false);
+      }
     }
   });
 
