@@ -46,8 +46,11 @@ export class ClientEventsService implements OnModuleDestroy {
   async publish(userId: string, type: ClientEventType, data: unknown): Promise<ClientEventFrame> {
     const run = this.chain.then(async () => {
       const at = this.nextAt();
-      const row = await this.repo.save(this.repo.create({ userId, type, data: data as object, at }));
-      const frame: ClientEventFrame = { type, data, at: new Date(at).toISOString(), seq: row.seq };
+      // insert(), not save(): save() opens a transaction of its own, which SQLite's single connection must not.
+      const res = await this.repo.insert({ userId, type, data: data as object, at });
+      const seq = Number((res.identifiers[0] as { seq?: unknown } | undefined)?.seq);
+      if (!Number.isSafeInteger(seq)) throw new Error('the event log did not return the new sequence number');
+      const frame: ClientEventFrame = { type, data, at: new Date(at).toISOString(), seq };
       for (const l of this.listeners.get(userId) ?? []) {
         try {
           l(frame);

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DataSource, MigrationExecutor, type DataSourceOptions } from 'typeorm';
@@ -107,6 +108,7 @@ export async function openDatabase(cfg: StorageConfig, opts: OpenDatabaseOptions
   } catch (err) {
     throw new StorageError(`cannot open ${describeStorage(cfg)}: ${errorMessage(err)}`, { cause: err });
   }
+  if (cfg.kind === 'sqlite') serializeTransactions(ds);
   if (opts.migrate ?? true) {
     try {
       await runMigrations(ds);
@@ -186,4 +188,27 @@ function describeDataSource(ds: DataSource): string {
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * better-sqlite3 gives TypeORM a single connection, so two transactions that overlap in time share it:
+ * the second one nests inside the first as a savepoint, and when it rolls back (a unique violation, say)
+ * TypeORM's bookkeeping can undo the first one's writes too. On SQLite, therefore, transactions run one
+ * after the other. A transaction opened inside another (same async context) runs at once, so nesting
+ * cannot deadlock. Writers queue for a moment instead of failing; SQLite allows one writer anyway.
+ * Code on SQLite must not use `repository.save()` for plain inserts: it opens a transaction of its own
+ * beneath this lock. (PostgreSQL gives each transaction its own pooled connection and needs none of this.)
+ */
+function serializeTransactions(ds: DataSource): void {
+  const manager = ds.manager;
+  const original = manager.transaction.bind(manager) as (...args: unknown[]) => Promise<unknown>;
+  const holding = new AsyncLocalStorage<true>();
+  let tail: Promise<unknown> = Promise.resolve();
+  const serialized = (...args: unknown[]): Promise<unknown> => {
+    if (holding.getStore()) return original(...args);
+    const run = tail.then(() => holding.run(true, () => original(...args)));
+    tail = run.catch(() => undefined);
+    return run;
+  };
+  (manager as unknown as { transaction: typeof serialized }).transaction = serialized;
 }

@@ -77,13 +77,19 @@ describe('the IRC adapter through the gateway: outbox across a server restart', 
       'the outbox message at ben',
       60_000,
     );
-    // The sender's copy is not failed. (Its 'sent' status is not asserted: see the report on the
-    // gateway's SQLite transactions racing the ingest of the echo.)
-    const mine = (await admin.call('GET', `/api/v1/conversations/${anaConv}/messages`)).json as {
-      text: string;
-      status: string;
-    }[];
-    expect(mine.map((m) => m.status)).not.toContain('failed');
+    // The sender's copies end `sent`, and each is stored once (the echo is linked, not stored again).
+    const mine = await eventually(
+      async () => {
+        const list = (await admin.call('GET', `/api/v1/conversations/${anaConv}/messages`)).json as {
+          text: string;
+          status: string;
+        }[];
+        return list.length >= 2 && list.every((m) => m.status === 'sent') && list;
+      },
+      'both sent',
+      30_000,
+    );
+    expect(mine.map((m) => m.text).sort()).toEqual(['before the restart', 'sent while the server was down']);
     // Once: not twice from the replayed channel history, not twice from an outbox retry.
     await new Promise((r) => setTimeout(r, 500));
     const texts = await benTexts();
