@@ -2,7 +2,7 @@ import type { ConnectionStatus } from '@switchboard/sdk';
 import { StanzaLimitError } from './bounded-xml.parser';
 import { TlsVerificationError } from './xmpp-tls.socket';
 
-const text = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+const text = (e: unknown): string => (e instanceof Error ? e.message || e.name : String(e));
 
 /**
  * What a failed login or a broken stream means for the account. Bad passwords are not retried; a
@@ -33,6 +33,12 @@ export function classifyFailure(e: unknown): ConnectionStatus {
     };
   }
   if (e instanceof TlsVerificationError) return { state: 'error', code: e.code, message: e.message };
+  if (name === 'XMLError')
+    return {
+      state: 'transient_disconnect',
+      code: 'not_well_formed',
+      message: `dropped the connection: ${text(e)}`,
+    };
   if (e instanceof StanzaLimitError)
     return { state: 'transient_disconnect', code: e.code, message: `dropped the connection: ${e.message}` };
   if (name === 'StreamError' && typeof condition === 'string') {

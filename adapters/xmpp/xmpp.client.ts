@@ -92,7 +92,7 @@ interface JoinedRoom {
 }
 
 const now = (): string => new Date().toISOString();
-const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+const errText = (e: unknown): string => (e instanceof Error ? e.message || e.name : String(e));
 
 export class XmppClient
   implements
@@ -231,6 +231,12 @@ export class XmppClient
       this.ctx.logger.warn('xmpp: archive catch-up failed', { error: errText(e) }),
     );
     await conn.entity.send(buildPresence(this.myPresence));
+    // Once we queried the archive, prosody (and XEP-0313 servers generally) no longer flush offline
+    // storage to us: what arrived between the catch-up's last page and our presence is only in the
+    // archive. A second pass fetches it; anything also delivered live is recognised as seen.
+    await this.mamCatchUp().catch((e: unknown) =>
+      this.ctx.logger.warn('xmpp: archive catch-up failed', { error: errText(e) }),
+    );
     for (const room of this.options.rooms)
       await this.joinRoom(room).catch((e: unknown) =>
         this.ctx.logger.warn('xmpp: could not join a configured room', { room, error: errText(e) }),
@@ -393,13 +399,18 @@ export class XmppClient
    * The first connection of an account only sets the marker: history before it is not ours to replay.
    */
   private async mamCatchUp(): Promise<void> {
-    let marker = await this.ctx.state.get<MamMarker>(MAM_MARKER);
+    const marker = await this.ctx.state.get<MamMarker>(MAM_MARKER);
     if ((await this.ctx.state.get<boolean>(MAM_SKIP)) === true) {
       this.ctx.logger.warn(
         'xmpp: skipping the archive catch-up after an oversized stanza; history may have a gap',
       );
       await this.ctx.state.delete(MAM_SKIP);
-      marker = undefined;
+      // Archives keep whole-second times: start after the current second, or the oversized stanza
+      // (archived in this second or before) would be fetched again.
+      await this.ctx.state.set(MAM_MARKER, {
+        at: new Date(Math.floor(Date.now() / 1000 + 1) * 1000).toISOString(),
+      } satisfies MamMarker);
+      return;
     }
     // By time, not by fetching the newest item: that item could be the oversized stanza itself.
     if (marker === undefined || (marker.id === undefined && marker.at === undefined)) {
