@@ -174,6 +174,16 @@ export class ApiClient {
   setPresence(state: OwnPresenceState, status: string) {
     return this.request<SetPresenceResult>('PUT', '/presence', { state, status });
   }
+  merge(personId: string, otherId: string) {
+    return this.request<Contact>('POST', `/contacts/${encodeURIComponent(personId)}/merge`, { otherId });
+  }
+  split(personId: string, endpointId: string) {
+    return this.request<{ from: Contact; split: Contact }>(
+      'POST',
+      `/contacts/${encodeURIComponent(personId)}/split`,
+      { endpointId },
+    );
+  }
   accounts() {
     return this.request<Account[]>('GET', '/accounts');
   }

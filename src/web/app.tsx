@@ -11,7 +11,7 @@ import {
   type Me,
   type Message,
 } from './api';
-import { BuddyList, OwnStatus } from './buddy-list';
+import { BuddyList, OWN_PRESENCE_KEY, OwnStatus } from './buddy-list';
 import { ChatView, Inbox } from './chat';
 import { EventStream, type StreamState } from './event-stream';
 import { SignIn } from './sign-in';
@@ -23,6 +23,7 @@ export function App() {
   const [token, setToken] = useState<string | null>(() => localStorage.getItem(TOKEN_KEY));
   const signOut = useCallback(() => {
     localStorage.removeItem(TOKEN_KEY);
+    localStorage.removeItem(OWN_PRESENCE_KEY);
     setToken(null);
   }, []);
   if (!token)
@@ -244,7 +245,19 @@ function Client({ token, onSignOut }: { token: string; onSignOut: () => void }) 
             {tab === 'people' ? (
               <>
                 <OwnStatus onSet={(state, status) => api.setPresence(state, status)} />
-                <BuddyList contacts={contacts} accounts={accounts} onChat={chatWith} />
+                <BuddyList
+                  contacts={contacts}
+                  accounts={accounts}
+                  onChat={chatWith}
+                  onMerge={async (id, other) => {
+                    await api.merge(id, other);
+                    await loadContacts();
+                  }}
+                  onSplit={async (id, endpointId) => {
+                    await api.split(id, endpointId);
+                    await loadContacts();
+                  }}
+                />
               </>
             ) : (
               <Inbox conversations={conversations} openId={openId} onOpen={openConversation} />

@@ -6,20 +6,40 @@ export function PresenceDot({ state }: { state: string }) {
   return <span class={`dot dot-${state}`} title={state} aria-label={state} />;
 }
 
+export const OWN_PRESENCE_KEY = 'switchboard.ownPresence';
+
+function readSavedPresence(): { state: OwnPresenceState; status: string } {
+  try {
+    const v = JSON.parse(localStorage.getItem(OWN_PRESENCE_KEY) ?? 'null') as {
+      state?: unknown;
+      status?: unknown;
+    } | null;
+    const states: readonly string[] = ['available', 'away', 'busy', 'offline'];
+    if (v && typeof v.state === 'string' && states.includes(v.state))
+      return { state: v.state as OwnPresenceState, status: typeof v.status === 'string' ? v.status : '' };
+  } catch {
+    // A corrupt entry is ignored.
+  }
+  return { state: 'available', status: '' };
+}
+
 /** Sets your own presence and status message on every connected account. */
 export function OwnStatus({
   onSet,
 }: {
   onSet: (state: OwnPresenceState, status: string) => Promise<SetPresenceResult>;
 }) {
-  const [state, setState] = useState<OwnPresenceState>('available');
-  const [status, setStatus] = useState('');
+  // The API has no read-back of your own presence yet: remember what was last set from this browser.
+  const saved = readSavedPresence();
+  const [state, setState] = useState<OwnPresenceState>(saved.state);
+  const [status, setStatus] = useState(saved.status);
   const [note, setNote] = useState<string>();
 
   const submit = async (e: Event) => {
     e.preventDefault();
     try {
       const r = await onSet(state, status);
+      localStorage.setItem(OWN_PRESENCE_KEY, JSON.stringify({ state, status }));
       const failed = r.accounts.filter((a) => !a.ok);
       setNote(
         failed.length
@@ -60,26 +80,37 @@ export function BuddyList({
   contacts,
   accounts,
   onChat,
+  onMerge,
+  onSplit,
 }: {
   contacts: Contact[];
   accounts: Account[];
   onChat: (endpoint: Endpoint) => Promise<void>;
+  onMerge: (personId: string, otherId: string) => Promise<void>;
+  onSplit: (personId: string, endpointId: string) => Promise<void>;
 }) {
-  const [picking, setPicking] = useState<string>();
+  // The person whose details (network picker, merge, split) are open.
+  const [expanded, setExpanded] = useState<string>();
+  const [mergeWith, setMergeWith] = useState('');
   const [error, setError] = useState<string>();
   const label = (accountId: string) => {
     const a = accounts.find((x) => x.id === accountId);
     return a ? (a.label ?? a.adapter) : 'unknown account';
   };
 
-  const open = async (endpoint: Endpoint) => {
+  const run = async (action: () => Promise<void>) => {
     setError(undefined);
     try {
-      await onChat(endpoint);
-      setPicking(undefined);
+      await action();
+      setExpanded(undefined);
+      setMergeWith('');
     } catch (err) {
       setError((err as Error).message);
     }
+  };
+  const toggle = (id: string) => {
+    setMergeWith('');
+    setExpanded(expanded === id ? undefined : id);
   };
 
   const groups = groupByPresence(contacts);
@@ -93,39 +124,79 @@ export function BuddyList({
         </p>
       )}
       {groups.map((g) => (
-        <section class={`group group-${g.state}`} data-presence={g.state}>
+        <section key={g.state} class={`group group-${g.state}`} data-presence={g.state}>
           <h3>
             {PRESENCE_LABEL[g.state]} <span class="count">{g.people.length}</span>
           </h3>
           <ul>
             {g.people.map((p) => (
-              <li class="person" data-person={p.id}>
-                <button
-                  class="person-row"
-                  onClick={() =>
-                    p.endpoints.length === 1 && p.endpoints[0]
-                      ? void open(p.endpoints[0])
-                      : setPicking(picking === p.id ? undefined : p.id)
-                  }
-                >
-                  <PresenceDot state={p.presence.state} />
-                  <span class="name">{p.displayName}</span>
-                  {p.presence.status && <span class="status-message">{p.presence.status}</span>}
-                  <span class="badges">
-                    {[...new Set(p.endpoints.map((e) => e.network))].map((n) => (
-                      <span class={`badge badge-${n}`}>{n}</span>
-                    ))}
-                  </span>
-                </button>
-                {picking === p.id && (
-                  <div class="network-picker" role="menu">
+              <li key={p.id} class="person" data-person={p.id}>
+                <div class="person-line">
+                  <button
+                    class="person-row"
+                    title={p.endpoints.length > 1 ? 'Choose a network to chat on' : 'Chat'}
+                    onClick={() =>
+                      p.endpoints.length === 1 && p.endpoints[0]
+                        ? void run(() => onChat(p.endpoints[0]!))
+                        : toggle(p.id)
+                    }
+                  >
+                    <PresenceDot state={p.presence.state} />
+                    <span class="name">{p.displayName}</span>
+                    {p.presence.status && <span class="status-message">{p.presence.status}</span>}
+                    <span class="badges">
+                      {[...new Set(p.endpoints.map((e) => e.network))].map((n) => (
+                        <span key={n} class={`badge badge-${n}`}>
+                          {n}
+                        </span>
+                      ))}
+                    </span>
+                  </button>
+                  <button class="more" title="Networks, merge and split" onClick={() => toggle(p.id)}>
+                    ⋯
+                  </button>
+                </div>
+                {expanded === p.id && (
+                  <div class="network-picker">
                     <span>Chat via:</span>
                     {p.endpoints.map((e) => (
-                      <button role="menuitem" onClick={() => void open(e)}>
-                        <PresenceDot state={e.presence.state} />
-                        {e.network} · {e.address} ({label(e.accountId)})
-                      </button>
+                      <div key={e.id} class="endpoint" data-endpoint={e.id}>
+                        <button class="chat-via" onClick={() => void run(() => onChat(e))}>
+                          <PresenceDot state={e.presence.state} />
+                          {e.network} · {e.address} ({label(e.accountId)})
+                          {e.presence.status && <span class="status-message">{e.presence.status}</span>}
+                        </button>
+                        {p.endpoints.length > 1 && (
+                          <button class="split" onClick={() => void run(() => onSplit(p.id, e.id))}>
+                            Split off
+                          </button>
+                        )}
+                      </div>
                     ))}
+                    {contacts.length > 1 && (
+                      <div class="merge">
+                        <select
+                          name="merge-with"
+                          value={mergeWith}
+                          onChange={(e) => setMergeWith(e.currentTarget.value)}
+                        >
+                          <option value="">Same person as…</option>
+                          {contacts
+                            .filter((o) => o.id !== p.id)
+                            .map((o) => (
+                              <option key={o.id} value={o.id}>
+                                {o.displayName} ({o.endpoints.map((e) => e.network).join(', ')})
+                              </option>
+                            ))}
+                        </select>
+                        <button
+                          disabled={!mergeWith}
+                          onClick={() => void run(() => onMerge(p.id, mergeWith))}
+                        >
+                          Merge
+                        </button>
+                      </div>
+                    )}
                   </div>
                 )}
               </li>
