@@ -206,6 +206,12 @@ export class ApiClient {
   openDirect(endpointId: string) {
     return this.request<OpenedConversation>('POST', '/conversations', { endpointId });
   }
+  joinRoom(accountId: string, address: string) {
+    return this.request<OpenedConversation>('POST', '/conversations', { accountId, address });
+  }
+  addContact(accountId: string, address: string) {
+    return this.request<unknown>('POST', `/accounts/${encodeURIComponent(accountId)}/contacts`, { address });
+  }
   messages(conversationId: string) {
     return this.request<Message[]>('GET', `/conversations/${encodeURIComponent(conversationId)}/messages`);
   }

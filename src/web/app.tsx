@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { AccountAddressForm } from './account-address-form';
 import { AccountsPage } from './accounts-page';
 import {
   ApiClient,
@@ -245,6 +246,19 @@ function Client({ token, onSignOut }: { token: string; onSignOut: () => void }) 
             {tab === 'people' ? (
               <>
                 <OwnStatus onSet={(state, status) => api.setPresence(state, status)} />
+                <AccountAddressForm
+                  key="add-buddy"
+                  name="add-buddy"
+                  title="Add a buddy"
+                  placeholder="nick, JID or Matrix id"
+                  action="Add"
+                  accounts={accounts}
+                  onSubmit={async (accountId, address) => {
+                    await api.addContact(accountId, address);
+                    reloadContacts();
+                    return `Asked the network to add ${address}.`;
+                  }}
+                />
                 <BuddyList
                   contacts={contacts}
                   accounts={accounts}
@@ -260,7 +274,28 @@ function Client({ token, onSignOut }: { token: string; onSignOut: () => void }) 
                 />
               </>
             ) : (
-              <Inbox conversations={conversations} openId={openId} onOpen={openConversation} />
+              <>
+                <AccountAddressForm
+                  key="join-room"
+                  name="join-room"
+                  title="Join a room"
+                  placeholder="#channel, room@conference… or #room:server"
+                  action="Join"
+                  accounts={accounts}
+                  onSubmit={async (accountId, address) => {
+                    const conv = await api.joinRoom(accountId, address);
+                    await loadConversations();
+                    openConversation(conv.id);
+                    return undefined;
+                  }}
+                />
+                <Inbox
+                  conversations={conversations}
+                  accounts={accounts}
+                  openId={openId}
+                  onOpen={openConversation}
+                />
+              </>
             )}
           </aside>
           <ChatView conversation={openConv} messages={messages} onSend={send} />

@@ -1,12 +1,14 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { Conversation, Message } from './api';
+import type { Account, Conversation, Message } from './api';
 
 export function Inbox({
   conversations,
+  accounts,
   openId,
   onOpen,
 }: {
   conversations: Conversation[];
+  accounts: Account[];
   openId: string | undefined;
   onOpen: (id: string) => void;
 }) {
@@ -22,6 +24,7 @@ export function Inbox({
           >
             <span class="title">{c.title}</span>
             <span class={`badge badge-${c.network}`}>{c.network}</span>
+            <span class="via">{accountLabel(accounts, c.accountId)}</span>
             {c.unread > 0 && <span class="unread">{c.unread}</span>}
             {c.lastMessageAt && <time class="when">{shortTime(c.lastMessageAt)}</time>}
           </button>
@@ -29,6 +32,11 @@ export function Inbox({
       ))}
     </ul>
   );
+}
+
+function accountLabel(accounts: Account[], id: string): string {
+  const a = accounts.find((x) => x.id === id);
+  return a ? (a.label ?? a.adapter) : '';
 }
 
 function shortTime(iso: string): string {

@@ -278,4 +278,46 @@ describe('web client', () => {
     await carols.locator('.endpoint .split').first().click();
     await eventually(async () => (await carols.count()) === 2, 'two carols after the split');
   });
+
+  it('joins a room from the inbox and shows its messages live; explains a network without a buddy list', async () => {
+    const carolNetA = (await carol.call('GET', '/api/v1/accounts')).json.find(
+      (a: { label: string }) => a.label === 'carol on net-a',
+    );
+    const carolLobby = await carol.call('POST', '/api/v1/conversations', {
+      accountId: carolNetA.id,
+      address: '#lobby',
+    });
+    expect(carolLobby.status).toBe(201);
+
+    await page.click('button[data-tab=inbox]');
+    await page.click('.join-room summary');
+    const myNetA = (await admin.call('GET', '/api/v1/accounts')).json.find(
+      (a: { label: string }) => a.label === 'me on net-a',
+    );
+    await page.selectOption('.join-room select[name=account]', myNetA.id);
+    await page.fill('.join-room input[name=address]', '#lobby');
+    await page.click('.join-room button[type=submit]');
+    await page.locator('.chat header h2', { hasText: '#lobby' }).waitFor();
+    await page.locator('.inbox .conversation', { hasText: '#lobby' }).waitFor();
+
+    expect(
+      (
+        await carol.call('POST', `/api/v1/conversations/${carolLobby.json.id}/messages`, {
+          text: 'hello lobby',
+        })
+      ).status,
+    ).toBe(202);
+    const msg = page.locator('.message:not(.self)', { hasText: 'hello lobby' });
+    await msg.waitFor();
+    expect(await msg.locator('.sender').textContent()).toBe('carol');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'web-client-inbox.png') });
+
+    await page.click('button[data-tab=people]');
+    await page.click('.add-buddy summary');
+    await page.fill('.add-buddy input[name=address]', 'dave');
+    await page.click('.add-buddy button[type=submit]');
+    const error = page.locator('.add-buddy .error');
+    await error.waitFor();
+    expect(await error.textContent()).toMatch(/buddy list/);
+  });
 });
