@@ -47,6 +47,14 @@ describe('boundedParser', () => {
     expect(many.elements).toHaveLength(50);
   });
 
+  it('refuses a large stanza that arrives in one chunk after a small one (chunking does not matter)', () => {
+    const { errors, elements } = run([
+      HEADER + '<presence/><message><body>' + 'x'.repeat(1500) + '</body></message><presence/>',
+    ]);
+    expect(errors.map((e) => (e as StanzaLimitError).code)).toEqual(['stanza_too_large']);
+    expect(elements.map((e) => e.name)).toEqual(['presence']);
+  });
+
   it('refuses nesting deeper than the limit', () => {
     const { errors } = run([HEADER, '<message>' + '<a>'.repeat(20) + '</a>'.repeat(20) + '</message>']);
     expect(errors.map((e) => (e as StanzaLimitError).code)).toEqual(['too_deep']);

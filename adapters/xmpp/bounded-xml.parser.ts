@@ -27,6 +27,8 @@ export function boundedParser(limits: ParserLimits): new () => xml.Parser {
   return class BoundedParser extends xml.Parser {
     private depth = 0;
     private bytes = 0;
+    /** Text and attribute characters of the current stanza: exact, whatever the network's chunking. */
+    private content = 0;
     private failed = false;
 
     constructor() {
@@ -44,7 +46,20 @@ export function boundedParser(limits: ParserLimits): new () => xml.Parser {
         this.fail(new StanzaLimitError(`element nesting deeper than ${limits.maxDepth}`, 'too_deep'));
         return;
       }
+      if (this.depth > 1) {
+        this.content += name.length;
+        for (const [k, v] of Object.entries(attrs)) this.content += k.length + v.length;
+        if (this.tooLarge()) return;
+      }
       super.onStartElement(name, attrs);
+    }
+
+    private tooLarge(): boolean {
+      if (this.content <= limits.maxStanzaBytes) return false;
+      this.fail(
+        new StanzaLimitError(`a stanza larger than ${limits.maxStanzaBytes} bytes`, 'stanza_too_large'),
+      );
+      return true;
     }
 
     override onEndElement(name: string): void {
@@ -52,11 +67,16 @@ export function boundedParser(limits: ParserLimits): new () => xml.Parser {
       this.depth -= 1;
       super.onEndElement(name);
       // Back at the stream's level: one stanza is complete.
-      if (this.depth <= 1) this.bytes = 0;
+      if (this.depth <= 1) {
+        this.bytes = 0;
+        this.content = 0;
+      }
     }
 
     override onText(str: string): void {
       if (this.failed) return;
+      this.content += str.length;
+      if (this.tooLarge()) return;
       super.onText(str);
     }
 

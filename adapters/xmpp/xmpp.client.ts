@@ -123,6 +123,7 @@ export class XmppClient
   private readonly rooms = new Map<string, JoinedRoom>();
   private myPresence: Presence = { state: 'available' };
   private readonly seenMessages = new Set<string>();
+  private keepalive?: NodeJS.Timeout;
   /** Disco features per contact resource, the caps cache by verified `ver`, and what was last reported. */
   private readonly features = new Map<string, Map<string, ReadonlySet<string>>>();
   private readonly capsCache = new Map<string, ReadonlySet<string>>();
@@ -176,6 +177,7 @@ export class XmppClient
     }
     if (this.closing || this.ctx.signal.aborted) return;
     this.online = true;
+    this.startKeepalive(conn);
     await this.report({ state: 'connected' });
     try {
       await this.afterLogin(conn);
@@ -997,8 +999,38 @@ export class XmppClient
     this.hardClose();
   }
 
+  private startKeepalive(conn: XmppConnection): void {
+    const ms = this.options.keepaliveSeconds * 1000;
+    let pinging = false;
+    this.keepalive = setInterval(() => {
+      if (!this.online || pinging) return;
+      pinging = true;
+      const ping = xml(
+        'iq',
+        { type: 'get', to: resolveEndpoint(this.options).domain },
+        xml('ping', { xmlns: NS.ping }),
+      );
+      conn.iqCaller
+        .request(ping, ms)
+        .catch((e: unknown) => {
+          // An error reply is still an answer: the stream is alive.
+          if (typeof (e as { condition?: unknown }).condition === 'string') return;
+          this.drop({
+            state: 'transient_disconnect',
+            code: 'ping_timeout',
+            message: `the server did not answer a ping within ${this.options.keepaliveSeconds} s`,
+          });
+        })
+        .finally(() => {
+          pinging = false;
+        });
+    }, ms);
+  }
+
   /** Closes the TCP connection now, whatever the stream's state. */
   private hardClose(): void {
+    clearInterval(this.keepalive);
+    this.keepalive = undefined;
     const sock = this.conn?.entity.socket;
     if (sock instanceof TlsSocket) sock.socket?.destroy();
     else if (sock instanceof NetSocket) sock.destroy();

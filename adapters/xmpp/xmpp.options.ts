@@ -43,6 +43,11 @@ export const xmppOptionsSchema = z
       .default(1024 * 1024),
     /** Deepest element nesting accepted inside one stanza. */
     maxDepth: z.number().int().min(8).max(1000).default(64),
+    /**
+     * Seconds between XEP-0199 pings to the server; a ping unanswered for as long drops the connection
+     * (a silently dead TCP path is otherwise only noticed when a write fails).
+     */
+    keepaliveSeconds: z.number().int().min(2).max(3600).default(60),
     /** MUC rooms joined at connect, as `room@conference.example.org` (optionally `/nick`). */
     rooms: z.array(z.string().min(3)).default([]),
     /** Nick in MUC rooms when none is given (default: the JID's local part). */

@@ -106,4 +106,37 @@ describe('xmpp adapter: a connection cut mid-conversation', () => {
       backfill: true,
     });
   });
+
+  it('notices a silently dead path by its unanswered ping, and recovers what was sent meanwhile', async () => {
+    const alice = `alice@${server.domain}`;
+    await gw.supervisor.start({
+      accountId: 'k',
+      adapterId: 'xmpp',
+      options: accountOptions(server, 'alice', 'alice-pw', {
+        port: relay.port,
+        resource: 'keepalive',
+        keepaliveSeconds: 2,
+      }),
+    });
+    const k0 = await connectedClient(gw.supervisor, 'k');
+    const b = await connectedClient(gw.supervisor, 'b');
+    await b.send({ roomId: RemoteRoomId(`${alice}`), transactionId: TransactionId('k1'), text: 'before' });
+    await waitFor('k1 live', () => gw.host.find('k', 'message', (e) => e.messageId === 'k1'));
+
+    relay.goSilent(); // no FIN, no RST: only a ping can tell
+    await b.send({ roomId: RemoteRoomId(alice), transactionId: TransactionId('k2'), text: 'into the void' });
+    await waitFor(
+      'ping timeout noticed',
+      () => gw.host.statuses.get('k')?.find((s) => s.code === 'ping_timeout'),
+      20_000,
+    );
+    relay.cutAll();
+    await waitFor(
+      'reconnected',
+      () => gw.supervisor.status('k')?.state === 'connected' && gw.supervisor.client('k') !== k0,
+      30_000,
+    );
+    await waitFor('k2 recovered', () => gw.host.find('k', 'message', (e) => e.messageId === 'k2'));
+    await gw.supervisor.stop('k');
+  });
 });
