@@ -35,6 +35,7 @@ export default tseslint.config(
       'bench/results/**',
       '**/*.js',
       '**/*.mjs',
+      '**/*.cjs',
     ],
   },
   js.configs.recommended,

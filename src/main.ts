@@ -222,10 +222,21 @@ function serveWebClient(app: NestExpressApplication, logger: Logger): void {
     logger.info('the web client is not built (npm run build builds it); serving the API only');
     return;
   }
-  app.use(express.static(dir, { index: 'index.html', fallthrough: true, maxAge: '1h' }));
+  // Hashed assets may be cached; index.html must not be, or a new release keeps loading old assets.
+  app.use(
+    express.static(dir, {
+      index: false,
+      fallthrough: true,
+      maxAge: '1h',
+      setHeaders: (res, file) => {
+        if (file.endsWith('.html')) res.setHeader('Cache-Control', 'no-cache');
+      },
+    }),
+  );
   app.use((req: Request, res: Response, next: NextFunction) => {
     const apiPath = /^\/(api|healthz|metrics)(\/|$)/.test(req.path);
     if (req.method !== 'GET' || apiPath || !req.accepts('html')) return next();
+    res.setHeader('Cache-Control', 'no-cache');
     res.sendFile(index);
   });
 }

@@ -76,6 +76,17 @@ describe('the switchboard command', () => {
     const health = await fetch(`${url}/healthz`);
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ status: 'ok' });
+    // The web client is built by the same build and served at / (its own routes fall back to it),
+    // without shadowing the API.
+    for (const p of ['/', '/people']) {
+      const page = await fetch(`${url}${p}`, { headers: { accept: 'text/html' } });
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toContain('text/html');
+      expect(page.headers.get('cache-control')).toBe('no-cache');
+      expect(await page.text()).toContain('<script');
+    }
+    const api404 = await fetch(`${url}/api/v1/no-such-thing`, { headers: { accept: 'text/html' } });
+    expect(api404.headers.get('content-type')).toContain('application/json');
     // The embedded default: a SQLite file (and the queue's) under ./data, no other service.
     expect(existsSync(path.join(tree, 'data', 'switchboard.sqlite'))).toBe(true);
     expect(existsSync(path.join(tree, 'data', 'queue.sqlite'))).toBe(true);
