@@ -4,6 +4,7 @@ import {
   type RosterContact,
   type ClientContext,
   type RemoteAttachment,
+  type RemoteEvent,
   type ConnectionStatus,
   type FormattedBody,
   type NetworkClient,
@@ -216,7 +217,7 @@ export class MatrixNetworkClient
     const deviceId = stored?.deviceId || o.deviceId;
     const res = await anon.loginRequest({
       type: 'm.login.password',
-      identifier: { type: 'm.id.user', user: o.user },
+      identifier: { type: 'm.id.user', user: o.userId },
       password: o.password,
       initial_device_display_name: o.deviceName,
       ...(deviceId ? { device_id: deviceId } : {}),
@@ -264,10 +265,28 @@ export class MatrixNetworkClient
       await this.ctx.emit(ev);
     }
     if (mapper.directChanged) await this.ctx.state.set(KEY_DIRECT, Object.fromEntries(mapper.state.direct));
+    if (this.options.acceptDirectInvites) await this.acceptDirectInvites(events);
     const next = typeof res.next_batch === 'string' ? res.next_batch : since;
     if (next === undefined) throw new Error('sync response without next_batch');
     await this.ctx.state.set(KEY_SYNC, next);
     return next;
+  }
+
+  /** Joins the DM invites of this sync batch; a failure is logged and the invite stays reported. */
+  private async acceptDirectInvites(events: readonly RemoteEvent[]): Promise<void> {
+    for (const ev of events) {
+      if (ev.type !== 'room.member' || ev.membership !== 'invite' || ev.userId !== this.session?.userId)
+        continue;
+      if (!this.mapper?.state.direct.has(ev.roomId)) continue;
+      try {
+        await this.joinRoom(ev.roomId);
+      } catch (err) {
+        this.ctx.logger.warn('could not accept a direct-chat invite', {
+          roomId: ev.roomId,
+          error: String(err),
+        });
+      }
+    }
   }
 
   private async syncLoop(since: string): Promise<void> {

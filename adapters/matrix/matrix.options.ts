@@ -5,8 +5,8 @@ export const matrixOptionsSchema = z
   .object({
     /** Client-Server API base URL, e.g. https://matrix.example.org (no well-known discovery yet). */
     homeserverUrl: z.url({ protocol: /^https?$/ }),
-    /** `@user:server`, or a bare localpart resolved against the server by login. */
-    user: z.string().min(1),
+    /** `@user:server`, or a bare localpart resolved against the server by login (API.md: `userId`). */
+    userId: z.string().min(1),
     password: z.string().min(1).optional(),
     accessToken: z.string().min(1).optional(),
     /** Device id to log in with; otherwise the server picks one, which is then kept across restarts. */
@@ -14,6 +14,11 @@ export const matrixOptionsSchema = z
     deviceName: z.string().min(1).default('Switchboard'),
     /** Long-poll timeout for /sync. */
     syncTimeoutMs: z.number().int().min(0).max(120_000).default(30_000),
+    /**
+     * Join rooms we are invited to as a direct chat (`is_direct`), as a person's client would: a DM someone
+     * opens with you then reaches the buddy list and inbox. Invites to group rooms are only reported.
+     */
+    acceptDirectInvites: z.boolean().default(true),
     /** Timeline events per room on the very first sync (later syncs resume from the stored token). */
     initialSyncLimit: z.number().int().min(0).max(100).default(20),
   })

@@ -47,7 +47,7 @@ class Account {
     };
     const options = await validate({
       homeserverUrl: this.hs.url,
-      user: this.user,
+      userId: this.user,
       password: this.password,
       syncTimeoutMs: 2000,
     });

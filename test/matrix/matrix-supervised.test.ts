@@ -33,7 +33,7 @@ describe('matrix adapter under the account supervisor', () => {
       await supervisor.start({
         accountId: `acc-${user}`,
         adapterId: 'matrix',
-        options: { homeserverUrl: hs.url, user, password, syncTimeoutMs: 1000 },
+        options: { homeserverUrl: hs.url, userId: user, password, syncTimeoutMs: 1000 },
       });
     }
     await waitFor('both connected', () =>
