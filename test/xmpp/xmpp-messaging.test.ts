@@ -290,4 +290,39 @@ describe('xmpp adapter: roster, presence, chat and rooms against a real prosody'
     await waitFor('bob left', () => gw.host.find('b', 'room.left', (e) => e.roomId === room));
     expect(await B().listRooms()).toEqual([]);
   });
+
+  it('denies a subscription request, and removes a contact from the roster', async () => {
+    await server.registerUser('mallory', 'mallory-pw');
+    await gw.supervisor.start({
+      accountId: 'm',
+      adapterId: 'xmpp',
+      options: accountOptions(server, 'mallory', 'mallory-pw'),
+    });
+    const m = await connectedClient(gw.supervisor, 'm');
+    const mallory = `mallory@${server.domain}`;
+    await m.addContact(RemoteUserId(alice));
+    await waitFor('alice sees the request', () =>
+      gw.host.find('a', 'contact.request', (e) => e.userId === mallory),
+    );
+    await A().answerContactRequest(RemoteUserId(mallory), false);
+    // mallory's roster keeps alice, but without a subscription: no presence of alice reaches mallory.
+    await waitFor('mallory has alice in the roster', () =>
+      gw.host.find('m', 'contact.upsert', (e) => e.userId === alice),
+    );
+    await A().setPresence({ state: 'away', status: 'not for mallory' });
+    await waitFor('bob sees it', () =>
+      gw.host.find('b', 'presence', (e) => e.userId === alice && e.presence.status === 'not for mallory'),
+    );
+    // (The server tells mallory "offline" when the request is denied, and nothing more.)
+    expect(
+      gw.host.find('m', 'presence', (e) => e.userId === alice && e.presence.state !== 'offline'),
+    ).toBeUndefined();
+    await gw.supervisor.stop('m');
+
+    await A().removeContact(RemoteUserId(bob));
+    await waitFor('bob leaves alice roster', () =>
+      gw.host.find('a', 'contact.remove', (e) => e.userId === bob),
+    );
+    expect((await A().listContacts()).map((c) => c.userId)).not.toContain(bob);
+  });
 });
