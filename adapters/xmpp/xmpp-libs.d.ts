@@ -135,6 +135,8 @@ declare module '@xmpp/iq/caller' {
   import type { Middleware } from '@xmpp/middleware';
   import type xml from '@xmpp/xml';
   export interface IqCaller {
+    /** Pending requests by id (internal to @xmpp/iq; used to fail them when the connection is gone). */
+    handlers: Map<string, { reject(e: Error): void }>;
     request(stanza: xml.Element, timeout?: number): Promise<xml.Element>;
     get(element: xml.Element, to?: string, timeout?: number): Promise<xml.Element | undefined>;
     set(element: xml.Element, to?: string, timeout?: number): Promise<xml.Element | undefined>;

@@ -1031,6 +1031,12 @@ export class XmppClient
   private hardClose(): void {
     clearInterval(this.keepalive);
     this.keepalive = undefined;
+    // Requests that will never be answered now: fail them, which also stops their timeout timers.
+    const pending = this.conn?.iqCaller.handlers;
+    if (pending) {
+      for (const d of pending.values()) d.reject(new Error('disconnected'));
+      pending.clear();
+    }
     const sock = this.conn?.entity.socket;
     if (sock instanceof TlsSocket) sock.socket?.destroy();
     else if (sock instanceof NetSocket) sock.destroy();
