@@ -127,7 +127,7 @@ describe('outbox durability across kill -9', () => {
     const counts = new Map<string, number>();
     for (const t of reached) counts.set(t, (counts.get(t) ?? 0) + 1);
     const duplicates = [...counts.values()].filter((n) => n > 1).length;
-     
+
     console.log(
       `kill -9 outbox: ${accepted.length} accepted, ${reachedBeforeKill} had reached the network at the kill, ` +
         `${reached.length} sends in all, ${duplicates} duplicated`,
