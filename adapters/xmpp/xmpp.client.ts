@@ -715,7 +715,7 @@ export class XmppClient
         : { id: message.replyTo, to };
     }
     await this.write(entity, buildTextMessage({ to, type, id, text, ...(replyTo ? { replyTo } : {}) }));
-    return { messageIds: [RemoteMessageId(id)], confirmed: await this.roundTrip() };
+    return { messageIds: [RemoteMessageId(id)], confirmed: await this.confirm() };
   }
 
   async editMessage(
@@ -964,19 +964,25 @@ export class XmppClient
     return q?.getChildren('item') ?? [];
   }
 
-  /** The server handles one stream in order: its answer to a ping proves it took what we sent before. */
-  private async roundTrip(): Promise<boolean> {
+  /**
+   * The server handles one stream in order: its answer to a ping proves it took what we sent before.
+   * Without an answer (the connection died, or the server is silent) we cannot know, so the send fails
+   * as retryable: the outbox retries with the same transaction id, which is the message's stanza id and
+   * origin-id, so receivers (and this gateway) recognise a copy that did get through.
+   */
+  private async confirm(): Promise<boolean> {
     const conn = this.conn;
     if (!conn) return false;
     try {
       await conn.iqCaller.request(
         xml('iq', { type: 'get', to: resolveEndpoint(this.options).domain }, xml('ping', { xmlns: NS.ping })),
-        10_000,
+        15_000,
       );
       return true;
     } catch (e) {
       // An error reply is still an answer in order.
-      return typeof (e as { condition?: unknown }).condition === 'string';
+      if (typeof (e as { condition?: unknown }).condition === 'string') return true;
+      throw new SendError(`the server did not confirm the message: ${errText(e)}`, true, 'unconfirmed');
     }
   }
 

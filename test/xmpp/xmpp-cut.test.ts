@@ -124,6 +124,13 @@ describe('xmpp adapter: a connection cut mid-conversation', () => {
     await waitFor('k1 live', () => gw.host.find('k', 'message', (e) => e.messageId === 'k1'));
 
     relay.goSilent(); // no FIN, no RST: only a ping can tell
+    // A send into the dead path is not confirmed: it fails as retryable, for the outbox to retry.
+    const lost = k0.send({
+      roomId: RemoteRoomId(`bob@${server.domain}`),
+      transactionId: TransactionId('k-out'),
+      text: 'lost?',
+    });
+    await expect(lost).rejects.toMatchObject({ name: 'SendError', retryable: true, code: 'unconfirmed' });
     await b.send({ roomId: RemoteRoomId(alice), transactionId: TransactionId('k2'), text: 'into the void' });
     await waitFor(
       'ping timeout noticed',
