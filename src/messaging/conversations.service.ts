@@ -2,9 +2,17 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AccountsService } from '../accounts/accounts.service';
+import { ClientEventsService } from '../events/client-events.service';
 import { ApiError } from '../api/api-error';
-import { isRoomsCapable, RemoteUserId, type RoomSummary } from '../sdk';
-import { Account, Conversation, Endpoint } from '../storage/entities';
+import {
+  isReceiptsCapable,
+  isRoomsCapable,
+  RemoteMessageId,
+  RemoteRoomId,
+  RemoteUserId,
+  type RoomSummary,
+} from '../sdk';
+import { Account, Conversation, Endpoint, Message, MessageRemoteId } from '../storage/entities';
 import { insertRow } from '../common/db';
 import { DATA_SOURCE } from '../tokens';
 import { iso } from '../common/time';
@@ -14,6 +22,7 @@ export class ConversationsService {
   constructor(
     @Inject(DATA_SOURCE) private readonly ds: DataSource,
     private readonly accounts: AccountsService,
+    private readonly events: ClientEventsService,
   ) {}
 
   async list(ownerId: string) {
@@ -34,6 +43,37 @@ export class ConversationsService {
       }))
       .sort((a, b) => (b.lastMessageAt ?? 0) - (a.lastMessageAt ?? 0))
       .map((c) => ({ ...c, lastMessageAt: iso(c.lastMessageAt) ?? null }));
+  }
+
+  /**
+   * Marks a conversation read: its unread count drops to 0 for every client, and where the network
+   * carries read receipts the newest message is marked read there too (best effort: the local state
+   * does not depend on the network answering).
+   */
+  async markRead(ownerId: string, conversationId: string): Promise<{ id: string; unread: number }> {
+    const repo = this.ds.getRepository(Conversation);
+    const conv = await repo.findOne({ where: { id: conversationId, ownerId } });
+    if (!conv) throw ApiError.notFound('conversation');
+    await repo.update({ id: conv.id }, { unread: 0 });
+    await this.events.publish(ownerId, 'conversation.updated', {
+      id: conv.id,
+      accountId: conv.accountId,
+      unread: 0,
+    });
+    const client = this.accounts.supervisor.client(conv.accountId);
+    if (client && client.status.state === 'connected' && isReceiptsCapable(client)) {
+      const newest = await this.ds
+        .getRepository(Message)
+        .findOne({ where: { conversationId: conv.id, self: false }, order: { sentAt: 'DESC' } });
+      const ref = newest
+        ? await this.ds.getRepository(MessageRemoteId).findOne({ where: { messageId: newest.id } })
+        : null;
+      if (ref)
+        await client
+          .markRead(RemoteRoomId(conv.remoteId), RemoteMessageId(ref.remoteId))
+          .catch(() => undefined);
+    }
+    return { id: conv.id, unread: 0 };
   }
 
   async open(ownerId: string, input: { endpointId?: string; accountId?: string; address?: string }) {

@@ -99,4 +99,18 @@ describe('editing and deleting messages', () => {
       (await alice.call('DELETE', `/api/v1/conversations/${aliceConv}/messages/${sent.json.id}`)).status,
     ).toBe(409);
   });
+
+  it('marks a conversation read: the unread count drops to 0', async () => {
+    const unread = async () =>
+      ((await bob.call('GET', '/api/v1/conversations')).json as { id: string; unread: number }[]).find(
+        (c) => c.id === bobConv,
+      )!.unread;
+    await alice.call('POST', `/api/v1/conversations/${aliceConv}/messages`, { text: 'unread one' });
+    await eventually(async () => (await unread()) > 0, 'an unread message');
+    const r = await bob.call('POST', `/api/v1/conversations/${bobConv}/read`);
+    expect(r.status).toBe(200);
+    expect(r.json).toEqual({ id: bobConv, unread: 0 });
+    expect(await unread()).toBe(0);
+    expect((await alice.call('POST', `/api/v1/conversations/${bobConv}/read`)).status).toBe(404);
+  });
 });

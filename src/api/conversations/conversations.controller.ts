@@ -26,6 +26,13 @@ export class ConversationsController {
     return this.conversations.open(user.id, body);
   }
 
+  @Post(':id/read')
+  @HttpCode(200)
+  @ApiOkResponse({ description: '{ id, unread: 0 }; a read receipt goes to networks that carry them.' })
+  markRead(@CurrentUser() user: AuthUser, @Param('id', uuidPipe) id: string) {
+    return this.conversations.markRead(user.id, id);
+  }
+
   @Get(':id/messages')
   messages(@CurrentUser() user: AuthUser, @Param('id', uuidPipe) id: string, @Query() q: ListMessagesQuery) {
     return this.outbox.list(user.id, id, q.before, q.limit ?? 50);
