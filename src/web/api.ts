@@ -212,6 +212,12 @@ export class ApiClient {
   addContact(accountId: string, address: string) {
     return this.request<unknown>('POST', `/accounts/${encodeURIComponent(accountId)}/contacts`, { address });
   }
+  markRead(conversationId: string) {
+    return this.request<{ id: string; unread: number }>(
+      'POST',
+      `/conversations/${encodeURIComponent(conversationId)}/read`,
+    );
+  }
   messages(conversationId: string) {
     return this.request<Message[]>('GET', `/conversations/${encodeURIComponent(conversationId)}/messages`);
   }

@@ -72,7 +72,10 @@ function Client({ token, onSignOut }: { token: string; onSignOut: () => void }) 
   const loadAccounts = () => api.accounts().then(setAccounts, report);
   const loadMessages = (id: string) =>
     api.messages(id).then((list) => {
-      if (openRef.current === id) setMessages(list);
+      if (openRef.current !== id) return;
+      setMessages(list);
+      // What the open chat shows has been read; the unread badge follows through conversation.updated.
+      void api.markRead(id).catch(report);
     }, report);
   const reloadContacts = useDebounced(() => void loadContacts(), 150);
   const reloadConversations = useDebounced(() => void loadConversations(), 150);
