@@ -10,6 +10,8 @@ import { AuthGuard } from './api/auth/auth.guard';
 import { AuthService } from './api/auth/auth.service';
 import { ConversationsController } from './api/conversations/conversations.controller';
 import { ContactsController } from './api/contacts/contacts.controller';
+import { SearchController } from './api/conversations/search.controller';
+import { SearchService } from './messaging/search.service';
 import { RosterService } from './roster/roster.service';
 import { ApiErrorFilter } from './api/error.filter';
 import { EventsGateway } from './api/events/events.gateway';
@@ -48,6 +50,7 @@ export class AppModule {
         AccountsController,
         ConversationsController,
         ContactsController,
+        SearchController,
       ],
       providers: [
         { provide: CONFIG, useValue: infra.config },
@@ -66,6 +69,7 @@ export class AppModule {
         OutboxService,
         ConversationsService,
         RosterService,
+        SearchService,
         EventsGateway,
       ],
     };

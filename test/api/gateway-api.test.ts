@@ -304,6 +304,28 @@ describe.each(['embedded', 'cluster'] as const)('gateway API (%s mode, fake adap
     });
   });
 
+  describe('search', () => {
+    it("finds a user's own messages by their words, and nobody else's", async () => {
+      const search = async (api: Api, q: string) =>
+        await eventually(async () => {
+          const r = await api.call('GET', `/api/v1/messages/search?q=${encodeURIComponent(q)}`);
+          return r.status === 200 && r.json;
+        }, 'search');
+      const bobs = await search(bob, 'HELLO bob');
+      expect(bobs.map((m: { text: string }) => m.text)).toEqual(['hello bob']);
+      const admins = await search(admin, 'hello');
+      expect(admins).toHaveLength(1);
+      expect(admins[0].id).not.toBe(bobs[0].id); // each sees only their own copy
+      expect(admins[0].conversationId).toEqual(expect.any(String));
+      // Query syntax is data, not FTS syntax; a word that occurs nowhere finds nothing.
+      expect(await search(bob, 'hello OR "* NEAR(')).toEqual([]);
+      expect(await search(bob, 'nowhere')).toEqual([]);
+      const bad = await bob.call('GET', '/api/v1/messages/search?q=%21%21%21');
+      expect(bad.status).toBe(400);
+      expect(bad.json.error.message).toContain('q');
+    });
+  });
+
   describe('event stream', () => {
     function connect(
       url: string,

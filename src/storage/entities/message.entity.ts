@@ -29,6 +29,8 @@ export interface MessageOrigin {
 @Unique('UQ_messages_transaction', ['transactionId'])
 @Unique('UQ_messages_conversation_client', ['conversationId', 'clientId'])
 @Index('IDX_messages_conversation_sent', ['conversationId', 'sentAt'])
+// Full-text index made by a migration (PostgreSQL GIN; SQLite uses an FTS5 table): not for schema sync.
+@Index('IDX_messages_text_search', { synchronize: false })
 export class Message {
   @IdColumn('PK_messages')
   id!: string;

@@ -1,4 +1,5 @@
 import { InitialSchema1795704019196 } from './1795704019196-initial-schema.migration';
+import { MessageSearch1795800000000 } from './1795800000000-message-search.migration';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
-export const MIGRATIONS = [InitialSchema1795704019196] as const;
+export const MIGRATIONS = [InitialSchema1795704019196, MessageSearch1795800000000] as const;
