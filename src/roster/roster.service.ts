@@ -4,7 +4,7 @@ import { DataSource, In, type EntityManager } from 'typeorm';
 import { AccountsService } from '../accounts/accounts.service';
 import { ApiError } from '../api/api-error';
 import { insertRow } from '../common/db';
-import { personDisplayName } from '../core';
+import { EndpointId, PersonId, personDisplayName, suggestMerges } from '../core';
 import { endpointPresence, personPresence } from './person-presence';
 import { ClientEventsService } from '../events/client-events.service';
 import { isPresenceCapable, isRosterCapable, RemoteUserId, type Presence, type PresenceState } from '../sdk';
@@ -97,6 +97,45 @@ export class RosterService {
     if (!person) throw ApiError.notFound('contact');
     const endpoints = await this.ds.getRepository(Endpoint).find({ where: { personId, ownerId } });
     return this.view(person, endpoints);
+  }
+
+  /**
+   * People that look like the same human (same normalised name, a shared e-mail/phone hint, a matching
+   * handle), as pairs of contacts with the reasons; never a pair the user split (src/core's rule).
+   */
+  async suggestions(ownerId: string) {
+    const [endpoints, decisions] = await Promise.all([
+      this.ds.getRepository(Endpoint).find({ where: { ownerId } }),
+      this.ds.getRepository(PersonLinkDecision).find({ where: { ownerId }, order: { createdAt: 'ASC' } }),
+    ]);
+    const byId = new Map(endpoints.map((e) => [e.id, e]));
+    const pairs = suggestMerges(
+      endpoints.map((e) => ({
+        id: EndpointId(e.id),
+        address: RemoteUserId(e.address),
+        ...(e.personId ? { personId: PersonId(e.personId) } : {}),
+        ...(e.displayName ? { displayName: e.displayName } : {}),
+        hints: e.hints,
+      })),
+      decisions.map((d) => ({ kind: d.decision, a: EndpointId(d.endpointA), b: EndpointId(d.endpointB) })),
+    );
+    // One suggestion per pair of people, with every reason found between their endpoints.
+    const byPeople = new Map<
+      string,
+      { contactId: string; otherId: string; reasons: { kind: string; value: string }[] }
+    >();
+    for (const p of pairs) {
+      const a = byId.get(p.a)?.personId;
+      const b = byId.get(p.b)?.personId;
+      if (!a || !b || a === b) continue;
+      const [contactId, otherId] = a < b ? [a, b] : [b, a];
+      const key = `${contactId}|${otherId}`;
+      const entry = byPeople.get(key) ?? { contactId, otherId, reasons: [] };
+      for (const r of p.reasons)
+        if (!entry.reasons.some((x) => x.kind === r.kind && x.value === r.value)) entry.reasons.push(r);
+      byPeople.set(key, entry);
+    }
+    return [...byPeople.values()];
   }
 
   /** Moves every endpoint of `otherId` into `personId`; the user's decision is recorded for each pair. */

@@ -72,6 +72,23 @@ describe('contacts and presence', () => {
     expect(new Set(two.map((c) => c.endpoints[0]!.accountId)).size).toBe(2);
     expect(two[0]!.presence.status).toBe('at lunch');
 
+    // The gateway suggests they are one person, saying why.
+    const suggested = (await me.call('GET', '/api/v1/contacts/suggestions')).json as {
+      contactId: string;
+      otherId: string;
+      reasons: { kind: string; value: string }[];
+    }[];
+    const pair = suggested.find(
+      (p) =>
+        [p.contactId, p.otherId].sort().join() ===
+        two
+          .map((c) => c.id)
+          .sort()
+          .join(),
+    );
+    expect(pair).toBeDefined();
+    expect(pair!.reasons.some((r) => r.value === 'carol')).toBe(true);
+
     const merged = await me.call('POST', `/api/v1/contacts/${two[0]!.id}/merge`, { otherId: two[1]!.id });
     expect(merged.status).toBe(200);
     expect(merged.json.endpoints).toHaveLength(2);
@@ -110,6 +127,13 @@ describe('contacts and presence', () => {
     expect(r.json.from.endpoints).toHaveLength(1);
     expect(r.json.split.endpoints.map((e: { id: string }) => e.id)).toEqual([person.endpoints[1]!.id]);
     expect((await contacts(me)).filter((c) => c.displayName === 'carol')).toHaveLength(2);
+    // The user split them: they are never suggested as one person again.
+    const suggested = (await me.call('GET', '/api/v1/contacts/suggestions')).json as {
+      contactId: string;
+      otherId: string;
+    }[];
+    const ids = [r.json.from.id, r.json.split.id].sort().join();
+    expect(suggested.some((p) => [p.contactId, p.otherId].sort().join() === ids)).toBe(false);
     // Splitting the last endpoint, or one that is not the contact's, is refused.
     const lone = await me.call('POST', `/api/v1/contacts/${r.json.split.id}/split`, {
       endpointId: person.endpoints[1]!.id,

@@ -17,6 +17,11 @@ export class ContactsController {
     return this.roster.list(user.id);
   }
 
+  @Get('contacts/suggestions')
+  suggestions(@CurrentUser() user: AuthUser) {
+    return this.roster.suggestions(user.id);
+  }
+
   @Get('contacts/:id')
   get(@CurrentUser() user: AuthUser, @Param('id', uuidPipe) id: string) {
     return this.roster.get(user.id, id);
