@@ -9,7 +9,7 @@ import { IngestService } from '../messaging/ingest.service';
 import type { AccountRef } from '../messaging/queues';
 import { AccountSupervisor, type ClientHost } from '../registry/account-supervisor';
 import { AdapterRegistry } from '../registry/adapter-registry';
-import type { AccountStateStore, AdapterLogger, ConnectionStatus, RemoteEvent } from '../sdk';
+import type { AccountStateStore, AdapterLogger, ConnectionStatus, NetworkClient, RemoteEvent } from '../sdk';
 import { Account, User } from '../storage/entities';
 import { SecretBox } from '../storage/secret-box';
 import { insertRow, patch } from '../common/db';
@@ -179,6 +179,12 @@ export class AccountsService implements ClientHost, OnApplicationShutdown {
     this.refs.delete(row.id);
     await this.repo.delete({ id: row.id });
     await this.refreshGauge();
+  }
+
+  /** The account's running client if it is connected now, else undefined. */
+  connectedClient(accountId: string): NetworkClient | undefined {
+    const client = this.supervisor.client(accountId);
+    return client?.status.state === 'connected' ? client : undefined;
   }
 
   /** The account row, only if this owner has it (404 otherwise: ids of others are not confirmed to exist). */

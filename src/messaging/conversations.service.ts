@@ -60,8 +60,8 @@ export class ConversationsService {
       accountId: conv.accountId,
       unread: 0,
     });
-    const client = this.accounts.supervisor.client(conv.accountId);
-    if (client && client.status.state === 'connected' && isReceiptsCapable(client)) {
+    const client = this.accounts.connectedClient(conv.accountId);
+    if (client && isReceiptsCapable(client)) {
       const newest = await this.ds
         .getRepository(Message)
         .findOne({ where: { conversationId: conv.id, self: false }, order: { sentAt: 'DESC' } });
@@ -122,9 +122,8 @@ export class ConversationsService {
   }
 
   private connectedRoomsClient(accountId: string) {
-    const client = this.accounts.supervisor.client(accountId);
-    if (!client || client.status.state !== 'connected')
-      throw ApiError.conflict('the account is not connected; try again when it is');
+    const client = this.accounts.connectedClient(accountId);
+    if (!client) throw ApiError.conflict('the account is not connected; try again when it is');
     if (!isRoomsCapable(client))
       throw ApiError.badRequest('this network cannot open conversations from the gateway');
     return client;

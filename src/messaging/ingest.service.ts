@@ -9,7 +9,8 @@ import { toHtml, toPlainText, type RemoteEvent, type RemoteEventOf } from '../sd
 import { Account, Conversation, Endpoint, Message, MessageRemoteId, Person } from '../storage/entities';
 import { insertRow, patch } from '../common/db';
 import { CONFIG, DATA_SOURCE, LOGGER, QUEUE } from '../tokens';
-import { iso, toMs } from '../common/time';
+import { toMs } from '../common/time';
+import { messageView } from './message.view';
 import { INGEST_QUEUE, type AccountRef } from './queues';
 import { personPresence } from '../roster/person-presence';
 
@@ -388,20 +389,4 @@ export class IngestService implements OnApplicationBootstrap {
       displayName: e.displayName,
     });
   }
-}
-
-export function messageView(m: Message) {
-  return {
-    id: m.id,
-    conversationId: m.conversationId,
-    sender: { endpointId: m.senderEndpointId ?? undefined, displayName: m.senderName, self: m.self },
-    text: m.text,
-    html: m.html ?? undefined,
-    replyTo: m.replyToId ?? undefined,
-    editedAt: iso(m.editedAt),
-    deleted: m.deleted || undefined,
-    attachments: m.attachments ?? undefined,
-    sentAt: iso(m.sentAt),
-    status: m.status,
-  };
 }

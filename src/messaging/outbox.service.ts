@@ -20,7 +20,7 @@ import {
 import { Account, Conversation, Message, MessageRemoteId } from '../storage/entities';
 import { insertRow } from '../common/db';
 import { CONFIG, DATA_SOURCE, LOGGER, QUEUE } from '../tokens';
-import { messageView } from './ingest.service';
+import { messageView } from './message.view';
 import { OUTBOX_QUEUE } from './queues';
 
 /** One outbox job: send a message, or carry the user's edit or deletion of it to the network. */
@@ -302,8 +302,8 @@ export class OutboxService implements OnApplicationBootstrap {
   private async connectedClient(accountId: string) {
     const deadline = Date.now() + 5000;
     for (;;) {
-      const client = this.accounts.supervisor.client(accountId);
-      if (client && client.status.state === 'connected') return client;
+      const client = this.accounts.connectedClient(accountId);
+      if (client) return client;
       const state = this.accounts.supervisor.status(accountId)?.state;
       // Parked accounts (bad credentials, logged out) will not come back by themselves: do not hold a worker.
       if (Date.now() > deadline || state === 'bad_credentials' || state === 'logged_out') return undefined;

@@ -3,7 +3,7 @@ import { DataSource, In } from 'typeorm';
 import { ApiError } from '../api/api-error';
 import { Message } from '../storage/entities';
 import { DATA_SOURCE } from '../tokens';
-import { messageView } from './ingest.service';
+import { messageView } from './message.view';
 
 /** Words of a query: letters, digits and underscores; everything else (FTS syntax included) separates. */
 export function searchTerms(q: string): string[] {

@@ -224,9 +224,8 @@ export class RosterService {
     address: string,
   ): Promise<{ accountId: string; address: string }> {
     const account = await this.accounts.owned(ownerId, accountId);
-    const client = this.accounts.supervisor.client(account.id);
-    if (!client || client.status.state !== 'connected')
-      throw ApiError.conflict('the account is not connected; try again when it is');
+    const client = this.accounts.connectedClient(account.id);
+    if (!client) throw ApiError.conflict('the account is not connected; try again when it is');
     if (!isRosterCapable(client))
       throw ApiError.badRequest(`the ${account.adapterId} network keeps no buddy list`);
     await client.addContact(RemoteUserId(address));
@@ -238,8 +237,8 @@ export class RosterService {
     const accounts = await this.ds.getRepository(Account).find({ where: { ownerId, enabled: true } });
     const results: { accountId: string; network: string; ok: boolean; error?: string }[] = [];
     for (const a of accounts) {
-      const client = this.accounts.supervisor.client(a.id);
-      if (!client || client.status.state !== 'connected') {
+      const client = this.accounts.connectedClient(a.id);
+      if (!client) {
         results.push({ accountId: a.id, network: a.adapterId, ok: false, error: 'not connected' });
         continue;
       }
