@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AccountsService } from '../accounts/accounts.service';
 import { ClientEventsService } from '../events/client-events.service';
@@ -13,8 +12,8 @@ import {
   type RoomSummary,
 } from '../sdk';
 import { Account, Conversation, Endpoint, Message, MessageRemoteId } from '../storage/entities';
-import { insertRow } from '../common/db';
 import { DATA_SOURCE } from '../tokens';
+import { findOrCreateConversation } from './conversation.store';
 import { iso } from '../common/time';
 
 @Injectable()
@@ -95,29 +94,14 @@ export class ConversationsService {
         { field: 'endpointId' },
       ]);
     }
-    const repo = this.ds.getRepository(Conversation);
-    let conv = await repo.findOne({ where: { accountId, remoteId: summary.roomId } });
-    if (!conv) {
-      conv = repo.create({
-        id: randomUUID(),
-        ownerId,
-        accountId,
-        remoteId: summary.roomId,
-        kind: summary.kind,
-        title: summary.title ?? summary.roomId,
-        topic: null,
-        peerEndpointId: input.endpointId ?? null,
-        unread: 0,
-        lastMessageAt: null,
-        createdAt: Date.now(),
-      });
-      try {
-        await insertRow(this.ds.manager, Conversation, conv);
-      } catch {
-        // Ingest created it meanwhile (the join echoed back): use that one.
-        conv = await repo.findOneOrFail({ where: { accountId, remoteId: summary.roomId } });
-      }
-    }
+    const conv = await findOrCreateConversation(this.ds.manager, {
+      ownerId,
+      accountId,
+      remoteId: summary.roomId,
+      kind: summary.kind,
+      ...(summary.title !== undefined ? { title: summary.title } : {}),
+      ...(input.endpointId ? { peerEndpointId: input.endpointId } : {}),
+    });
     return { id: conv.id, accountId, kind: conv.kind, title: conv.title, address: conv.remoteId };
   }
 

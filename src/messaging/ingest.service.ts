@@ -10,6 +10,7 @@ import { Account, Conversation, Endpoint, Message, MessageRemoteId, Person } fro
 import { insertRow, patch } from '../common/db';
 import { CONFIG, DATA_SOURCE, LOGGER, QUEUE } from '../tokens';
 import { toMs } from '../common/time';
+import { findOrCreateConversation } from './conversation.store';
 import { messageView } from './message.view';
 import { INGEST_QUEUE, type AccountRef } from './queues';
 import { personPresence } from '../roster/person-presence';
@@ -130,32 +131,20 @@ export class IngestService implements OnApplicationBootstrap {
     }
   }
 
-  private async conversation(
+  private conversation(
     m: EntityManager,
     account: AccountRef,
     roomId: string,
     kind: 'direct' | 'group' = 'group',
     title?: string,
   ): Promise<Conversation> {
-    const found = await m.findOne(Conversation, {
-      where: { accountId: account.accountId, remoteId: roomId },
-    });
-    if (found) return found;
-    const conv = m.create(Conversation, {
-      id: randomUUID(),
+    return findOrCreateConversation(m, {
       ownerId: account.ownerId,
       accountId: account.accountId,
       remoteId: roomId,
       kind,
-      title: title ?? roomId,
-      topic: null,
-      peerEndpointId: null,
-      unread: 0,
-      lastMessageAt: null,
-      createdAt: Date.now(),
+      ...(title !== undefined ? { title } : {}),
     });
-    await insertRow(m, Conversation, conv);
-    return conv;
   }
 
   private async endpoint(
