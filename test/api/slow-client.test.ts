@@ -29,21 +29,17 @@ describe('a slow event-stream client', () => {
 
     const events = env.gw.app.get(ClientEventsService);
     const payload = 'x'.repeat(16 * 1024);
-    let published = 0;
-    let last = '';
-    // Far more than socket buffers plus 64 KiB can hold; publishing stops once the server gave up on it.
-    for (let i = 0; i < 2000; i++) {
-      const f = await events.publish(me.id, 'typing', { i, payload });
-      last = f.at;
-      published++;
-      if (i % 50 === 0 && ws.readyState !== WebSocket.OPEN) break;
+    // 300 × 16 KiB: far more than the socket buffers plus the 64 KiB allowance hold. The client, paused,
+    // cannot see the close until it reads again.
+    const published = 300;
+    for (let i = 0; i < published; i++) {
+      await events.publish(me.id, 'typing', { i, payload });
       if (i % 50 === 0) await new Promise((r) => setImmediate(r));
     }
     (ws as unknown as { _socket: { resume(): void } })._socket.resume();
     const { code, reason } = await closed;
     expect(code).toBe(4408);
     expect(reason).toMatch(/too slow/);
-    expect(published).toBeLessThan(2000 + 1);
 
     // Everything it missed is still there for a replay.
     const replay = new WebSocket(
@@ -51,9 +47,8 @@ describe('a slow event-stream client', () => {
     );
     const frames: { seq: number; at: string }[] = [];
     replay.on('message', (d) => frames.push(JSON.parse(String(d))));
-    await eventually(async () => frames.length >= Math.min(published, 1000), 'the replay');
+    await eventually(async () => frames.length >= published, 'the replay');
     replay.close();
     expect(frames[0]!.seq).toBeLessThan(frames.at(-1)!.seq);
-    expect(last).toBeTruthy();
   });
 });
