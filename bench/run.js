@@ -9,9 +9,15 @@ const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 const only = process.argv.slice(2);
+// A benchmark is bench/<name>.bench.ts or a folder bench/<name>/ holding <name>.bench.ts (with its helpers).
 const files = fs
-  .readdirSync(__dirname)
-  .filter((f) => f.endsWith('.bench.ts'))
+  .readdirSync(__dirname, { withFileTypes: true })
+  .flatMap((e) => {
+    if (e.isFile() && e.name.endsWith('.bench.ts')) return [e.name];
+    const inFolder = path.join(e.name, `${e.name}.bench.ts`);
+    if (e.isDirectory() && fs.existsSync(path.join(__dirname, inFolder))) return [inFolder];
+    return [];
+  })
   .filter((f) => only.length === 0 || only.some((o) => f.startsWith(o)))
   .sort();
 if (files.length === 0) {
