@@ -17,7 +17,14 @@ export const FAKE_ADAPTER_PATH = path.resolve(__dirname, '../fixtures/fake-adapt
 export async function startTestGateway(
   overrides: Record<string, unknown> = {},
   env: Record<string, string> = {},
-): Promise<{ gw: RunningGateway; config: AppConfig; dir: string; stop(): Promise<void> }> {
+): Promise<{
+  gw: RunningGateway;
+  config: AppConfig;
+  dir: string;
+  /** Every log line the gateway wrote so far (JSON lines at the configured level). */
+  logs(): readonly string[];
+  stop(): Promise<void>;
+}> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sb-gw-'));
   const file = path.join(dir, 'switchboard.yaml');
   writeFileSync(
@@ -44,6 +51,7 @@ export async function startTestGateway(
     gw,
     config,
     dir,
+    logs: () => lines,
     stop: async () => {
       await gw.close();
       rmSync(dir, { recursive: true, force: true });
