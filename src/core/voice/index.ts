@@ -1,0 +1,3 @@
+export * from './voice-capabilities';
+export * from './route-selection';
+export * from './call-state';
