@@ -166,6 +166,9 @@ export async function checkDatabase(ds: DataSource): Promise<{ ok: boolean; mess
   if (!ds.isInitialized) return { ok: false, message: `${where}: not connected` };
   try {
     await ds.query('SELECT 1');
+    // A file that went read-only (a full or remounted disk) still answers reads: probe a write too.
+    // Rewriting user_version with its own value is a real write transaction that changes nothing.
+    if (ds.options.type === 'better-sqlite3') await probeSqliteWrite(ds);
     const pending = await pendingMigrations(ds);
     if (pending.length > 0) {
       return {
@@ -175,8 +178,21 @@ export async function checkDatabase(ds: DataSource): Promise<{ ok: boolean; mess
     }
     return { ok: true, message: `${where}: reachable, schema up to date` };
   } catch (err) {
-    return { ok: false, message: `${where}: ${errorMessage(err)}` };
+    const code = (err as { code?: unknown } | null)?.code;
+    const what =
+      typeof code === 'string' && /^SQLITE_(READONLY|IOERR|FULL|CANTOPEN)/.test(code)
+        ? `not writable (${code}: ${errorMessage(err)})`
+        : errorMessage(err);
+    return { ok: false, message: `${where}: ${what}` };
   }
+}
+
+async function probeSqliteWrite(ds: DataSource): Promise<void> {
+  await ds.transaction(async (m) => {
+    const rows = await m.query<{ user_version?: unknown }[]>('PRAGMA user_version');
+    const v = Number(rows[0]?.user_version ?? 0);
+    await m.query(`PRAGMA user_version = ${Number.isInteger(v) ? v : 0}`);
+  });
 }
 
 function describeDataSource(ds: DataSource): string {
@@ -188,6 +204,30 @@ function describeDataSource(ds: DataSource): string {
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * When COMMIT fails with an I/O error (the file turned read-only, the disk is full), SQLite has already rolled
+ * the transaction back, so TypeORM's own ROLLBACK fails and its single query runner stays marked "in a
+ * transaction" at depth 1. The next transaction would then open a SAVEPOINT instead of BEGIN, which SQLite
+ * turns into a transaction that is never committed: every later write would look successful and be lost.
+ * After a failed outermost transaction (nothing else runs: transactions are serialized), put both back.
+ */
+function resetAfterFailedTransaction(ds: DataSource): void {
+  const driver = ds.driver as unknown as {
+    queryRunner?: { isTransactionActive: boolean; transactionDepth: number };
+    databaseConnection?: { inTransaction?: boolean; exec(sql: string): unknown };
+  };
+  const raw = driver.databaseConnection;
+  try {
+    if (raw?.inTransaction) raw.exec('ROLLBACK');
+  } catch {
+    // Nothing to roll back after all.
+  }
+  if (driver.queryRunner) {
+    driver.queryRunner.isTransactionActive = false;
+    driver.queryRunner.transactionDepth = 0;
+  }
 }
 
 /**
@@ -206,7 +246,14 @@ function serializeTransactions(ds: DataSource): void {
   let tail: Promise<unknown> = Promise.resolve();
   const serialized = (...args: unknown[]): Promise<unknown> => {
     if (holding.getStore()) return original(...args);
-    const run = tail.then(() => holding.run(true, () => original(...args)));
+    const run = tail.then(() =>
+      holding.run(true, () =>
+        original(...args).catch((err: unknown) => {
+          resetAfterFailedTransaction(ds);
+          throw err;
+        }),
+      ),
+    );
     tail = run.catch(() => undefined);
     return run;
   };
