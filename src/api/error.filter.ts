@@ -36,16 +36,47 @@ export function bodyParserError(err: unknown): ApiError | undefined {
     case 'stream.encoding.set':
       return new ApiError(HttpStatus.BAD_REQUEST, 'BAD_REQUEST', String(e.message));
     default:
+      // Other client errors of the body parser (a corrupt gzip or brotli body …) carry their 4xx status.
+      if (typeof e.status === 'number' && e.status >= 400 && e.status < 500 && err instanceof Error)
+        return new ApiError(
+          e.status,
+          STATUS_CODES[e.status] ?? 'BAD_REQUEST',
+          `the request body could not be read: ${err.message}`,
+        );
       return undefined;
   }
 }
 
-function isDatabaseUnavailable(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return (
-    typeof code === 'string' &&
-    (/^SQLITE_(READONLY|BUSY|CANTOPEN|IOERR|FULL)/.test(code) ||
-      ['ECONNREFUSED', '57P01', '08006', '08001'].includes(code))
+/** Network errors and PostgreSQL's "server going away / not ready" class (57P0x) and connection class (08xxx). */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  '08000',
+  '08001',
+  '08003',
+  '08006',
+]);
+
+/**
+ * The database (or the Redis queue behind it) cannot be reached right now: a retry later may succeed.
+ * pg reports a connection cut mid-query without a code, only with this message.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; driverError?: { code?: unknown }; message?: unknown } | null;
+  const code = e?.driverError?.code ?? e?.code;
+  if (typeof code === 'string') {
+    if (/^SQLITE_(READONLY|BUSY|CANTOPEN|IOERR|FULL)/.test(code) || UNAVAILABLE_CODES.has(code)) return true;
+  }
+  const message = typeof e?.message === 'string' ? e.message : '';
+  return /Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect/.test(
+    message,
   );
 }
 
