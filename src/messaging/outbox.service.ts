@@ -91,7 +91,7 @@ export class OutboxService implements OnApplicationBootstrap {
     const repo = this.ds.getRepository(Message);
     if (input.clientId) {
       const dup = await repo.findOne({ where: { conversationId, clientId: input.clientId } });
-      if (dup) return { id: dup.id, status: dup.status };
+      if (dup) return this.resubmitted(dup);
     }
     if (input.replyTo && !(await repo.exist({ where: { id: input.replyTo, conversationId } })))
       throw ApiError.validation('replyTo names no message of this conversation', [{ field: 'replyTo' }]);
@@ -123,13 +123,36 @@ export class OutboxService implements OnApplicationBootstrap {
       // Two requests with one clientId raced: the first one's message is the answer.
       if (input.clientId) {
         const dup = await repo.findOne({ where: { conversationId, clientId: input.clientId } });
-        if (dup) return { id: dup.id, status: dup.status };
+        if (dup) return this.resubmitted(dup);
       }
       throw err;
     }
-    await this.enqueue(msg.id, conversationId);
+    try {
+      await this.enqueue(msg.id, conversationId);
+    } catch (err) {
+      // The queue is down (Redis restarting): answer 503 and take the row back, so that the client's retry
+      // is the one send and a refused request never goes out later behind the user's back.
+      this.logger.warn('outbox enqueue failed; message refused', { err: String(err) });
+      await repo.delete({ id: msg.id }).catch(() => undefined); // if this fails too, the boot sweep sends it
+      throw ApiError.unavailable('the message queue is unavailable; try again shortly');
+    }
     await this.events.publish(ownerId, 'message.status', { id: msg.id, conversationId, status: 'queued' });
     return { id: msg.id, status: msg.status };
+  }
+
+  /**
+   * A retry of a request already stored (same clientId). A message still `queued` is enqueued again: its first
+   * request may have failed between the two writes, and enqueue dedupes by id, so this never sends twice.
+   */
+  private async resubmitted(dup: Message): Promise<{ id: string; status: string }> {
+    if (dup.status === 'queued') {
+      try {
+        await this.enqueue(dup.id, dup.conversationId);
+      } catch {
+        throw ApiError.unavailable('the message queue is unavailable; try again shortly');
+      }
+    }
+    return { id: dup.id, status: dup.status };
   }
 
   private run(job: OutboxJob, jobId: string): Promise<void> {
