@@ -11,6 +11,10 @@ export interface PostgresServer {
   port: number;
   /** Stops the cluster (`pg_ctl stop -m fast`) and removes its directory. Safe to call twice. */
   stop(): Promise<void>;
+  /** Stops the server (`pg_ctl stop -m fast`) but keeps the cluster, for outage tests; `up()` starts it again. */
+  down(): Promise<void>;
+  /** Starts a cluster stopped by `down()` again on the same port, with its data. */
+  up(): Promise<void>;
 }
 
 const DATABASE = 'switchboard_test';
@@ -83,10 +87,11 @@ export async function startPostgres(): Promise<PostgresServer> {
       '--no-sync',
     ]);
     let port = 0;
+    let options = '';
     // freePort() releases the port before postgres binds it; another process may take it meanwhile.
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
-      const options = [
+      options = [
         `-p ${port}`,
         `-h 127.0.0.1`,
         `-k ${socketDir}`,
@@ -104,7 +109,17 @@ export async function startPostgres(): Promise<PostgresServer> {
       }
     }
     await run('createdb', ['-h', '127.0.0.1', '-p', String(port), '-U', SUPERUSER, DATABASE]);
-    return { url: `postgres://${SUPERUSER}@127.0.0.1:${port}/${DATABASE}`, port, stop };
+    const down = async (): Promise<void> => {
+      if (!started) return;
+      await run('pg_ctl', ['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '30']);
+      started = false;
+    };
+    const up = async (): Promise<void> => {
+      if (started) return;
+      await run('pg_ctl', ['start', '-D', dataDir, '-l', logFile, '-w', '-t', '60', '-o', options]);
+      started = true;
+    };
+    return { url: `postgres://${SUPERUSER}@127.0.0.1:${port}/${DATABASE}`, port, stop, down, up };
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;

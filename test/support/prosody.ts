@@ -27,8 +27,8 @@ export interface ProsodyServer {
   /** The tail of prosody's log file, for error messages. */
   log(): string;
   stop(): Promise<void>;
-  /** Stops and starts the server again on the same ports and data. */
-  restart(): Promise<void>;
+  /** Stops and starts the server again on the same ports and data (after `downMs`, default 0). */
+  restart(opts?: { downMs?: number }): Promise<void>;
 }
 
 export interface ProsodyOptions {
@@ -169,8 +169,9 @@ Component ${lua(mucDomain)} "muc"
       await proc.stop();
       rmSync(dir, { recursive: true, force: true });
     },
-    async restart() {
+    async restart({ downMs = 0 } = {}) {
       await proc.stop();
+      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
       proc = await launch();
     },
   };
