@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { AccountsService } from './accounts/accounts.service';
 import { AuthService } from './api/auth/auth.service';
+import { apiBodyGuards } from './api/body-guards';
 import { toErrorBody } from './api/error.filter';
 import { MetricsService } from './api/health/metrics.service';
 import { apiValidationPipe } from './api/validation';
@@ -129,6 +130,7 @@ export async function startGateway(
         type: ['application/json', 'application/*+json'],
       }),
     );
+    app.use(apiBodyGuards());
     // body-parser failures (bad JSON, too large) never reach Nest's filter: answer them in our shape here.
     app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
       if (res.headersSent) return next(err);
