@@ -14,6 +14,7 @@ import { findOrCreateConversation } from './conversation.store';
 import { messageView } from './message.view';
 import { INGEST_QUEUE, type AccountRef } from './queues';
 import { personPresence } from '../roster/person-presence';
+import { newMessageId } from './message-id';
 
 interface IngestJob {
   account: AccountRef;
@@ -218,7 +219,7 @@ export class IngestService implements OnApplicationBootstrap {
         : await this.endpoint(m, account, e.sender.userId, e.sender.displayName);
       const text = e.formatted ? toPlainText(e.formatted) : e.text;
       const msg = m.create(Message, {
-        id: randomUUID(),
+        id: newMessageId(),
         ownerId: account.ownerId,
         conversationId: conv.id,
         senderEndpointId: sender?.id ?? null,

@@ -22,6 +22,7 @@ import { insertRow } from '../common/db';
 import { CONFIG, DATA_SOURCE, LOGGER, QUEUE } from '../tokens';
 import { messageView } from './message.view';
 import { OUTBOX_QUEUE } from './queues';
+import { newMessageId } from './message-id';
 
 /** One outbox job: send a message, or carry the user's edit or deletion of it to the network. */
 interface OutboxJob {
@@ -97,7 +98,7 @@ export class OutboxService implements OnApplicationBootstrap {
       throw ApiError.validation('replyTo names no message of this conversation', [{ field: 'replyTo' }]);
     const account = await this.ds.getRepository(Account).findOne({ where: { id: conv.accountId } });
     const msg = repo.create({
-      id: randomUUID(),
+      id: newMessageId(),
       ownerId,
       conversationId,
       senderEndpointId: null,
@@ -361,7 +362,11 @@ export class OutboxService implements OnApplicationBootstrap {
       const ref = await this.ds.getRepository(Message).findOne({ where: { id: before, conversationId } });
       if (!ref)
         throw ApiError.validation('before names no message of this conversation', [{ field: 'before' }]);
-      qb.andWhere('m.sentAt < :at', { at: ref.sentAt });
+      // Ties on sentAt are ordered by id: the ref's equals that sort before it are older, not skipped.
+      qb.andWhere('(m.sentAt < :at OR (m.sentAt = :at AND m.id < :refId))', {
+        at: ref.sentAt,
+        refId: ref.id,
+      });
     }
     const rows = await qb.getMany();
     return rows.reverse().map(messageView);
