@@ -73,6 +73,9 @@ interface EchoWaiter {
 }
 
 /** Numerics that refuse a PRIVMSG/NOTICE to a target: the send fails instead of waiting for an echo. */
+/** `@tags :server BATCH +id labeled-response`: group 1 the tags, group 2 the batch id. */
+const LABELED_BATCH = /^@(\S+) (?::\S+ )?BATCH \+(\S+) :?labeled-response(?:\s|$)/;
+
 const REFUSED_TARGET = new Set([
   'no_such_nick',
   'cannot_send_to_channel',
@@ -132,6 +135,11 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable, 
   private readonly accounts = new Map<string, string>();
   private readonly seen = new Set<string>();
   private readonly labelWaiters = new Map<string, EchoWaiter>();
+  /**
+   * A labeled reply of several lines comes as a BATCH whose start line carries the label (an echo after
+   * RPL_AWAY, for one); irc-framework drops the start line's tags, so the raw line is read for them.
+   */
+  private readonly labelOfBatch = new Map<string, string>();
   private readonly echoFifo: EchoWaiter[] = [];
   private readonly sentByTransaction = new Map<string, SendResult>();
   private labelSeq = 0;
@@ -311,6 +319,13 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable, 
     on<IrcEventBase & { self: boolean }>('back', (e) => {
       if (!e.self && e.nick) this.setPeerPresence(e.nick, { state: 'available' }, e.time);
     });
+    on<{ line: string; from_server: boolean }>('raw', (e) => {
+      if (!e.from_server || !e.line.startsWith('@')) return;
+      const m = LABELED_BATCH.exec(e.line);
+      const label = m ? /(?:^|;)label=([^;]+)/.exec(m[1]!)?.[1] : undefined;
+      if (m && label !== undefined) this.labelOfBatch.set(m[2]!, label);
+    });
+    on<{ id: string }>('batch end', (e) => this.labelOfBatch.delete(e.id));
     on<{ nicks: string[] }>('users online', (e) => this.onUsersOnline(e.nicks));
     on<{ nicks: string[] }>('users offline', (e) => {
       for (const n of e.nicks) if (n) this.setPeerPresence(n, { state: 'offline' });
@@ -341,6 +356,8 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable, 
     this.connectDone?.();
     // Rejoin what this account was in (its config channels and what it joined since), then watch buddies.
     for (const ch of this.channels.values()) this.rejoin(ch.name);
+    // The buddy list with its nicks as names, before any presence names them only by their address.
+    for (const nick of this.buddies.values()) this.announceBuddy(nick);
     this.watch([...this.buddies.values()]);
     if (!this.irc?.network.supports('MONITOR')) {
       this.isonTimer = setInterval(() => this.pollIson(), this.options.isonIntervalSeconds * 1000);
@@ -533,7 +550,9 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable, 
     let transactionId: string | undefined;
     let after: Promise<void> | undefined;
     if (self) {
-      const label = e.tags?.label;
+      const label =
+        e.tags?.label ??
+        (e.batch?.type === 'labeled-response' ? this.labelOfBatch.get(e.batch.id) : undefined);
       const waiter = label !== undefined ? this.labelWaiters.get(label) : this.takeFifoEcho(e.target, raw);
       if (label !== undefined) this.labelWaiters.delete(label);
       if (waiter) {
@@ -845,10 +864,20 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable, 
     this.buddies.set(key, nick);
     this.unwatched.delete(key);
     void this.saveBuddies();
+    if (this.registered) this.announceBuddy(nick);
     if (this.registered) {
       if (this.irc?.network.supports('MONITOR')) this.watch([nick]);
       else this.pollIson();
     }
+  }
+
+  private announceBuddy(nick: string): void {
+    void this.emit({
+      type: 'contact.upsert',
+      at: isoOf(undefined),
+      userId: this.userId(nick),
+      displayName: nick,
+    });
   }
 
   private async saveBuddies(): Promise<void> {

@@ -255,6 +255,27 @@ describe('the IRC adapter against a real InspIRCd', () => {
     await erin.close();
   });
 
+  it('confirms a DM to someone away, whose echo comes inside a labeled BATCH after RPL_AWAY', async () => {
+    const away = await RawIrcClient.register(server.host, server.port, 'napper', { password: 'serverpass' });
+    raws.push(away);
+    away.send('AWAY :asleep');
+    await away.waitFor(/ 306 napper /);
+    const sent = await alice.send({
+      roomId: RemoteRoomId('napper'),
+      transactionId: nextTx(),
+      text: 'wake up',
+    });
+    // Unconfirmed would mean the echo was missed: the send would have waited out the echo timeout.
+    expect(sent.confirmed).toBe(true);
+    await away.waitFor(/PRIVMSG napper :wake up$/);
+    // The echo was matched to the send: same id, and it carries the transaction id.
+    const echo = await waitFor('echo at alice', () =>
+      host.find('alice', 'message', (e) => e.text === 'wake up' && e.sender.self === true),
+    );
+    expect(echo.messageId).toBe(sent.messageIds[0]);
+    expect(echo.transactionId).toBeDefined();
+  });
+
   it('delivers a 3,000-byte multibyte message complete, in order, in valid lines', async () => {
     const text = Array.from({ length: 1200 }, (_, i) => ['ä', '€', '😀', 'x '][i % 4]).join('');
     expect(Buffer.byteLength(text)).toBeGreaterThanOrEqual(3000);
