@@ -278,7 +278,8 @@ export class MatrixInboundMapper {
     else if (m === 'leave') membership = ev.sender !== target ? 'kick' : 'leave';
     const name = str(c.displayname);
     if (membership === undefined) {
-      // A profile change of a member: the buddy list wants the new name.
+      // A profile change of a member: the buddy list wants the new name (our own is not a buddy).
+      if (target === this.self) return;
       out.push({
         type: 'contact.upsert',
         at: at(ev),
@@ -503,6 +504,8 @@ export class MatrixInboundMapper {
   private presence(ev: unknown, out: RemoteEvent[]): void {
     if (!isObject(ev) || ev.type !== 'm.presence' || typeof ev.sender !== 'string' || !isObject(ev.content))
       return;
+    // Our own presence comes back from the server too; the user is not their own buddy.
+    if (ev.sender === this.self) return;
     const c = ev.content;
     const state = PRESENCE[str(c.presence) ?? ''] ?? 'unknown';
     const now = Date.now();
@@ -510,7 +513,7 @@ export class MatrixInboundMapper {
       typeof c.last_active_ago === 'number' ? new Date(now - c.last_active_ago).toISOString() : undefined;
     const name = str(c.displayname);
     if (name !== undefined) this.state.displayNames.set(ev.sender, name);
-    if (ev.sender !== this.self && (name !== undefined || str(c.avatar_url) !== undefined)) {
+    if (name !== undefined || str(c.avatar_url) !== undefined) {
       out.push({
         type: 'contact.upsert',
         at: new Date(now).toISOString(),
