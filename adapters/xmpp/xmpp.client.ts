@@ -119,6 +119,8 @@ export class XmppClient
   private readonly self: string;
   private readonly resource: string;
   private readonly presences = new Map<string, Map<string, ResourcePresence>>();
+  /** Bare JIDs in our roster: someone we added who asks for our presence is approved without asking the user. */
+  private readonly rosterJids = new Set<string>();
   private seq = 0;
   private readonly rooms = new Map<string, JoinedRoom>();
   private myPresence: Presence = { state: 'available' };
@@ -223,6 +225,8 @@ export class XmppClient
     });
     const items = await this.fetchRoster();
     const at = now();
+    this.rosterJids.clear();
+    for (const item of items) this.noteRosterItem(item);
     this.enqueue(async () => {
       for (const item of items) {
         const ev = mapRosterItem(item, at);
@@ -253,6 +257,7 @@ export class XmppClient
         return xml('error', { type: 'cancel' }, xml('service-unavailable', { xmlns: NS.stanzas }));
       const items = c.element?.getChildren('item') ?? [];
       const at = now();
+      for (const item of items) this.noteRosterItem(item);
       this.enqueue(async () => {
         for (const item of items) {
           const ev = mapRosterItem(item, at);
@@ -528,6 +533,11 @@ export class XmppClient
     if (mucUser) return;
     switch (type) {
       case 'subscribe': {
+        // Someone the user added asks back: approving is what adding them meant (every IM client does it).
+        if (this.rosterJids.has(bare)) {
+          await this.write(this.requireOnline(), xml('presence', { to: bare, type: 'subscribed' }));
+          return;
+        }
         const message = stanza.getChildText('status') ?? undefined;
         await this.emit({
           type: 'contact.request',
@@ -796,6 +806,9 @@ export class XmppClient
     const entity = this.requireOnline();
     const jid = this.requireJid(userId);
     await this.iq(xml('query', { xmlns: NS.roster }, xml('item', { jid })));
+    this.rosterJids.add(jid);
+    // Pre-approve their request for our presence (RFC 6121 §3.4): adding a buddy is meant both ways.
+    await this.write(entity, xml('presence', { to: jid, type: 'subscribed' }));
     await this.write(
       entity,
       xml(
@@ -955,6 +968,13 @@ export class XmppClient
         ? new SendError(`the server refused: ${cond}`, false, cond)
         : new SendError(`no answer from the server: ${errText(e)}`, true, 'timeout');
     }
+  }
+
+  private noteRosterItem(item: Element): void {
+    const jid = item.attrs.jid;
+    if (!jid) return;
+    if (item.attrs.subscription === 'remove') this.rosterJids.delete(bareJid(jid));
+    else this.rosterJids.add(bareJid(jid));
   }
 
   private async fetchRoster(): Promise<Element[]> {

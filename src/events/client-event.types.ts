@@ -2,6 +2,7 @@
 export type ClientEventType =
   | 'account.state'
   | 'contact.updated'
+  | 'contact.request'
   | 'presence.changed'
   | 'conversation.updated'
   | 'message.received'

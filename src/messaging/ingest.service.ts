@@ -121,10 +121,18 @@ export class IngestService implements OnApplicationBootstrap {
         return;
       case 'receipt':
         return this.onReceipt(account, event);
+      case 'contact.request':
+        // Someone asks to add the user (XMPP subscription request): accepting is adding them back
+        // (POST /accounts/:id/contacts), which the adapter turns into its network's approval.
+        await this.events.publish(account.ownerId, 'contact.request', {
+          accountId: account.accountId,
+          address: event.userId,
+          ...(event.message !== undefined ? { message: event.message } : {}),
+        });
+        return;
       case 'reaction':
       case 'room.member':
       case 'room.left':
-      case 'contact.request':
       case 'call.signal':
         // Carried to clients as they are; the roster, bridge and voice issues give them their own state.
         this.logger.debug('event passed through', { type: event.type, account: account.accountId });
