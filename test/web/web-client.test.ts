@@ -1,31 +1,10 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page, type Route } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { fakeHub } from '../fixtures/fake-adapter';
+import { ARTIFACTS, buildWebClient, ensureChromium, openWebClient, signIn } from '../support/browser';
 import { ADMIN_PASSWORD, Api, eventually, startTestGateway } from '../support/gateway';
-
-const ROOT = path.resolve(__dirname, '../..');
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = path.join(ROOT, 'test/artifacts');
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.map': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-};
-
-/** Debian's chromium is the browser; the test setup installs it when the machine lacks it. */
-function ensureChromium(): string {
-  if (!existsSync(CHROMIUM))
-    execFileSync('flock', ['/tmp/apt.lock', 'apt-get', 'install', '-y', 'chromium'], { stdio: 'inherit' });
-  if (!existsSync(CHROMIUM)) throw new Error(`chromium is not installed at ${CHROMIUM}`);
-  return CHROMIUM;
-}
 
 async function addAccount(api: Api, network: string, user: string): Promise<void> {
   const r = await api.call('POST', '/api/v1/accounts', {
@@ -56,24 +35,10 @@ describe('web client', () => {
   let page: Page;
 
   beforeAll(async () => {
-    const executablePath = ensureChromium();
+    ensureChromium();
     tmp = mkdtempSync(path.join(os.tmpdir(), 'sb-web-'));
     webDir = path.join(tmp, 'web');
-    // A build of its own keeps the test on the current source and off dist/web, which others may serve.
-    execFileSync(
-      process.execPath,
-      [
-        path.join(ROOT, 'node_modules/vite/bin/vite.js'),
-        'build',
-        '--config',
-        path.join(ROOT, 'src/web/vite.config.mts'),
-        '--outDir',
-        webDir,
-        '--logLevel',
-        'warn',
-      ],
-      { cwd: ROOT, stdio: 'pipe' },
-    );
+    buildWebClient(webDir);
 
     fakeHub.reset();
     env = await startTestGateway();
@@ -88,42 +53,7 @@ describe('web client', () => {
     const set = await carol.call('PUT', '/api/v1/presence', { state: 'away', status: 'at lunch' });
     expect(set.status).toBe(200);
 
-    context = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
-      executablePath,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        // The document is fulfilled by Playwright's router and so has no local address; Chromium would then
-        // block its WebSocket to 127.0.0.1 as a public page reaching into the local network.
-        '--disable-features=LocalNetworkAccessChecks',
-      ],
-      viewport: { width: 1100, height: 700 },
-    });
-    const origin = new URL(env.gw.url).origin;
-    await context.route('**/*', async (route: Route) => {
-      const url = new URL(route.request().url());
-      if (url.origin !== origin) return route.abort();
-      if (url.pathname.startsWith('/api/') || url.pathname === '/healthz') return route.fallback();
-      // Static files of the build, and index.html for any other path (the SPA fallback).
-      let file = path.join(webDir, path.normalize(decodeURIComponent(url.pathname)));
-      if (!file.startsWith(webDir) || !existsSync(file) || statSync(file).isDirectory())
-        file = path.join(webDir, 'index.html');
-      return route.fulfill({
-        status: 200,
-        contentType: TYPES[path.extname(file)] ?? 'application/octet-stream',
-        body: readFileSync(file),
-      });
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    // Every wait is for a condition; a missing one should fail well inside Jest's hook timeout.
-    page.setDefaultTimeout(20_000);
+    ({ context, page } = await openWebClient(path.join(tmp, 'profile'), webDir, env.gw.url));
   });
 
   afterAll(async () => {
@@ -134,10 +64,7 @@ describe('web client', () => {
   });
 
   it('signs in and shows the other person with presence, status message and network badge', async () => {
-    await page.goto(env.gw.url + '/');
-    await page.fill('input[name=username]', 'admin');
-    await page.fill('input[name=password]', ADMIN_PASSWORD);
-    await page.click('button[type=submit]');
+    await signIn(page, env.gw.url, 'admin', ADMIN_PASSWORD);
 
     const row = page.locator('section[data-presence=away] .person', { hasText: 'carol' });
     await row.waitFor();
