@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { Parser } from 'htmlparser2';
 
 /**
  * The hostile-input corpus: one JSON file per case (format in README.md). A payload describes bytes:
@@ -110,3 +111,43 @@ export function rssBytes(pid: number | 'self' = 'self'): number {
  * buffer that keeps every hostile byte (tens or hundreds of MiB), not allocator noise.
  */
 export const RSS_GROWTH_BOUND = 256 * 1024 * 1024;
+
+/** Elements that run or embed active content wherever the html is rendered. */
+const ACTIVE_ELEMENTS = new Set([
+  'script',
+  'iframe',
+  'object',
+  'embed',
+  'style',
+  'link',
+  'meta',
+  'base',
+  'form',
+  'svg',
+  'math',
+]);
+
+/**
+ * What would be unsafe to render in `html`, parsed as a browser would (entity-escaped text is text):
+ * active elements, event-handler attributes, and script URLs. Empty when the html is safe.
+ */
+export function unsafeHtml(html: string): string[] {
+  const problems: string[] = [];
+  const parser = new Parser(
+    {
+      onopentag(name, attrs) {
+        if (ACTIVE_ELEMENTS.has(name)) problems.push(`<${name}>`);
+        for (const [k, v] of Object.entries(attrs)) {
+          if (/^on/i.test(k)) problems.push(`${name}[${k}]`);
+          // Browsers ignore control characters and spaces inside a URL scheme.
+          if (/^(javascript|vbscript|data):/i.test(v.replace(/[\0-\x20]/g, '')))
+            problems.push(`${name}[${k}=${v.slice(0, 40)}]`);
+        }
+      },
+    },
+    { decodeEntities: true, lowerCaseTags: true, lowerCaseAttributeNames: true },
+  );
+  parser.write(html);
+  parser.end();
+  return problems;
+}

@@ -81,6 +81,11 @@ export class RawIrcClient {
     this.socket.write(`${line}\r\n`);
   }
 
+  /** Writes bytes exactly as given, CR, LF and NUL included (for hostile-input tests). */
+  sendBytes(bytes: Buffer | string): void {
+    this.socket.write(bytes);
+  }
+
   /** Resolves with the first recorded line (from `from` on) that matches. */
   async waitFor(pattern: RegExp, timeoutMs = 10_000, from = 0): Promise<string> {
     const deadline = Date.now() + timeoutMs;
