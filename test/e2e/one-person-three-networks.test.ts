@@ -4,6 +4,7 @@ import { RawIrcClient } from '../irc/raw-irc-client';
 import { ADMIN_PASSWORD, Api, eventually, startTestGateway } from '../support/gateway';
 import { startInspircd, type InspircdServer } from '../support/inspircd';
 import { startMatrixHomeserver, type MatrixHomeserver } from '../support/matrix-homeserver';
+import { startProsody, type ProsodyServer } from '../support/prosody';
 
 const root = path.resolve(__dirname, '../..');
 
@@ -15,40 +16,47 @@ interface Contact {
 }
 
 /**
- * The product's reason to exist, end to end with real servers and one gateway: Carol is on IRC (InspIRCd)
- * and on Matrix (the test homeserver); the user's buddy list shows her on both, the user merges the two
- * into one person, and when Carol changes her away message on IRC, a connected WebSocket client sees the
- * person's presence and status text change.
+ * The product's reason to exist, end to end with real servers and one gateway: Carol is on IRC (InspIRCd),
+ * on Matrix (the test homeserver) and on XMPP (prosody); the user's buddy list shows her on each, the user
+ * merges them into one person, and when Carol changes her away message on IRC or her status on XMPP, a
+ * connected WebSocket client sees the person's presence and status text change.
  */
-describe('one person on two networks', () => {
+describe('one person on three networks', () => {
   let irc: InspircdServer;
   let hs: MatrixHomeserver;
+  let xmpp: ProsodyServer;
   let env: Awaited<ReturnType<typeof startTestGateway>>;
   let carolIrc: RawIrcClient | undefined;
 
   beforeAll(async () => {
-    [irc, hs] = await Promise.all([startInspircd(), startMatrixHomeserver({ serverName: 'hs.test' })]);
+    [irc, hs, xmpp] = await Promise.all([
+      startInspircd(),
+      startMatrixHomeserver({ serverName: 'hs.test' }),
+      startProsody(),
+    ]);
     await hs.registerUser('me', 'me-password');
+    await Promise.all([xmpp.registerUser('me', 'me-password'), xmpp.registerUser('carol', 'carol-password')]);
     env = await startTestGateway({
       adapters: [
         { id: 'irc', path: path.join(root, 'adapters/irc') },
         { id: 'matrix', path: path.join(root, 'adapters/matrix') },
+        { id: 'xmpp', path: path.join(root, 'adapters/xmpp') },
       ],
     });
   });
   afterAll(async () => {
     await carolIrc?.close();
     await env?.stop();
-    await Promise.all([irc?.stop(), hs?.stop()]);
+    await Promise.all([irc?.stop(), hs?.stop(), xmpp?.stop()]);
   });
 
   it('merges her endpoints into one person whose presence follows her away message', async () => {
     const me = await new Api(env.gw.url).login('admin', ADMIN_PASSWORD);
-    const create = async (adapter: string, options: object) => {
-      const r = await me.call('POST', '/api/v1/accounts', { adapter, options });
+    const create = async (adapter: string, options: object, api = me) => {
+      const r = await api.call('POST', '/api/v1/accounts', { adapter, options });
       expect(r.status).toBe(201);
       await eventually(
-        async () => (await me.call('GET', `/api/v1/accounts/${r.json.id}`)).json.state === 'connected',
+        async () => (await api.call('GET', `/api/v1/accounts/${r.json.id}`)).json.state === 'connected',
         `${adapter} connected`,
         30_000,
       );
@@ -83,23 +91,56 @@ describe('one person on two networks', () => {
     });
     await mx('PUT', `/presence/${encodeURIComponent(carol.userId)}/status`, { presence: 'offline' });
 
-    // Two contacts named carol, one per network.
-    const both = await eventually(
+    // Carol on XMPP, here through a gateway user of her own: the user adds her, she adds the user back
+    // (a mutual subscription on prosody) and is present with a status.
+    const xmppOptions = (user: string) => ({
+      jid: `${user}@${xmpp.domain}`,
+      password: `${user}-password`,
+      host: xmpp.host,
+      port: xmpp.port,
+      trustedCertificate: xmpp.certificatePem,
+    });
+    const myXmpp = await create('xmpp', xmppOptions('me'));
+    expect(
+      (await me.call('POST', '/api/v1/users', { username: 'carol', password: 'carol-gateway-pw' })).status,
+    ).toBe(201);
+    const carolApi = await new Api(env.gw.url).login('carol', 'carol-gateway-pw');
+    const carolXmpp = await create('xmpp', xmppOptions('carol'), carolApi);
+    const add = (api: Api, account: string, address: string) =>
+      api.call('POST', `/api/v1/accounts/${account}/contacts`, { address });
+    expect((await add(me, myXmpp, `carol@${xmpp.domain}`)).status).toBeLessThan(300);
+    expect((await add(carolApi, carolXmpp, `me@${xmpp.domain}`)).status).toBeLessThan(300);
+    expect(
+      (await carolApi.call('PUT', '/api/v1/presence', { state: 'busy', status: 'on a call' })).status,
+    ).toBe(200);
+
+    // Three contacts named carol, one per network.
+    const all = await eventually(
       async () => {
         const list = ((await me.call('GET', '/api/v1/contacts')).json as Contact[]).filter((c) =>
           c.endpoints.some((e) => /carol/.test(e.address)),
         );
-        return list.length === 2 && list;
+        return list.length === 3 && list;
       },
-      'carol on IRC and on Matrix',
+      'carol on IRC, Matrix and XMPP',
       30_000,
     );
-    const merged = await me.call('POST', `/api/v1/contacts/${both[0]!.id}/merge`, { otherId: both[1]!.id });
+    let merged = await me.call('POST', `/api/v1/contacts/${all[0]!.id}/merge`, { otherId: all[1]!.id });
+    expect(merged.status).toBe(200);
+    merged = await me.call('POST', `/api/v1/contacts/${merged.json.id}/merge`, { otherId: all[2]!.id });
     expect(merged.status).toBe(200);
     const person = merged.json as Contact;
+    expect(person.endpoints.map((e) => e.network).sort()).toEqual(['irc', 'matrix', 'xmpp']);
     expect(person.endpoints.map((e) => e.address).sort()).toEqual(
-      [expect.stringMatching(/^@carol:hs\.test$/), expect.stringMatching(/^carol/)].sort(),
+      [
+        expect.stringMatching(/^@carol:hs\.test$/),
+        expect.stringMatching(/^carol!/),
+        `carol@${xmpp.domain}`,
+      ].sort(),
     );
+    expect(
+      ((await me.call('GET', '/api/v1/contacts')).json as Contact[]).filter((c) => c.id === person.id),
+    ).toHaveLength(1);
     await eventually(
       async () => {
         const c = (await me.call('GET', `/api/v1/contacts/${person.id}`)).json as Contact;
@@ -127,6 +168,23 @@ describe('one person on two networks', () => {
       30_000,
     );
     expect(frame.data.personPresence.state).toBe('away');
+
+    // Back on IRC, and on XMPP she goes available with a new status: the best presence (XMPP's) wins.
+    carolIrc.send('AWAY');
+    await carolApi.call('PUT', '/api/v1/presence', { state: 'available', status: 'free now' });
+    const xmppFrame = await eventually(
+      async () =>
+        frames.find(
+          (f) =>
+            f.type === 'presence.changed' &&
+            f.data.personId === person.id &&
+            f.data.personPresence?.state === 'available' &&
+            f.data.personPresence?.status === 'free now',
+        ),
+      'presence.changed for the person from XMPP',
+      30_000,
+    );
+    expect(xmppFrame.data.personPresence.status).toBe('free now');
     ws.close();
   });
 });
