@@ -84,8 +84,12 @@ export type RemoteEvent =
         avatarUrl?: string;
         /** Whatever the network says about the contact that can help merge people (emails, phones, handles). */
         hints?: { emails?: string[]; phones?: string[]; handles?: string[] };
-        /** Discovered per-contact capabilities (voice/video from disco/caps, OPTIONS …). */
-        capabilities?: { voice?: boolean; video?: boolean };
+        /**
+         * Discovered per-contact capabilities (voice/video from disco/caps, OPTIONS …). Other keys are
+         * network facts the call negotiator reads (src/core/voice): `codecs`, `features`, `resources`,
+         * `directRoom`, `registered`, `trunk`.
+         */
+        capabilities?: { voice?: boolean; video?: boolean; [fact: string]: unknown };
       })
   | ({ type: 'contact.remove' } & EventBase & { userId: RemoteUserId })
   | ({ type: 'contact.request' } & EventBase & { userId: RemoteUserId; message?: string })
