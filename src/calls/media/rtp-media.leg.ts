@@ -130,6 +130,7 @@ export class RtpMediaLeg {
           protocol: 'RTP/AVP',
           payloads: pts.join(' '),
           rtp: codecs.map((c) => ({ payload: PAYLOAD[c], codec: c, rate: SAMPLE_RATE })),
+          fmtp: [],
           ptime: PTIME_MS,
           direction: 'sendrecv',
         },
