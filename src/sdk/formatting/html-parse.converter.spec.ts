@@ -379,6 +379,14 @@ describe('fromHtml: structure', () => {
     );
   });
 
+  it('caps list indentation, so deeply nested lists cannot amplify their size', () => {
+    const html = '<ul><li>'.repeat(5000) + 'x' + '</li></ul>'.repeat(5000);
+    const text = toPlainText(fromHtml(html));
+    // Indented at most 8 levels (16 spaces): linear in the input, not quadratic.
+    expect(text.length).toBeLessThan(2 * html.length);
+    expect(Math.max(...text.split('\n').map((l) => l.length))).toBeLessThanOrEqual(16 + 3);
+  });
+
   it('drops blank paragraphs and empty elements', () => {
     expect(
       fromHtml('<p> </p><p>\n</p><b></b><blockquote></blockquote><pre></pre><code></code>'),

@@ -2,6 +2,9 @@ import { Tokenizer, type TokenizerCallbacks } from 'htmlparser2';
 import type { RemoteUserId } from '../ids';
 import { callMentionParser, type MentionOptions } from './body.normalizer';
 import { resolveMaxBytes, resolveMaxDepth, truncateUtf8 } from './formatting.limits';
+
+/** Deepest list nesting shown by indentation; deeper items are indented as this one. */
+const MAX_LIST_INDENT = 8;
 import {
   collapseNewlineRuns,
   isBlankInline,
@@ -415,7 +418,10 @@ class ModelBuilder implements TokenizerCallbacks {
     this.softBreak();
     const list = this.lists[this.lists.length - 1];
     const marker = list?.ordered ? `${list.next++}. ` : '• ';
-    this.appendText('  '.repeat(Math.max(0, this.lists.length - 1)) + marker);
+    // Indentation is capped: n nested lists would otherwise render O(n²) characters (64 KiB of
+    // `<ul><li>` became megabytes of spaces).
+    const indent = Math.min(Math.max(0, this.lists.length - 1), MAX_LIST_INDENT);
+    this.appendText('  '.repeat(indent) + marker);
     this.lineStart = true; // whitespace after the marker is layout, not content
   }
 
