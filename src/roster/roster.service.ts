@@ -164,6 +164,30 @@ export class RosterService {
     return view;
   }
 
+  /**
+   * The user says two people are not the same human: a `split` decision for every pair of their endpoints,
+   * so they are never suggested together again (nothing moves).
+   */
+  async markDistinct(
+    ownerId: string,
+    personId: string,
+    otherId: string,
+  ): Promise<{ contactId: string; otherId: string }> {
+    if (personId === otherId)
+      throw ApiError.validation('a contact is always the same person as itself', [{ field: 'otherId' }]);
+    await this.ds.transaction(async (m) => {
+      const [person, other] = await Promise.all([
+        m.findOne(Person, { where: { id: personId, ownerId } }),
+        m.findOne(Person, { where: { id: otherId, ownerId } }),
+      ]);
+      if (!person || !other) throw ApiError.notFound('contact');
+      const mine = await m.find(Endpoint, { where: { personId, ownerId } });
+      const theirs = await m.find(Endpoint, { where: { personId: otherId, ownerId } });
+      await this.recordDecisions(m, ownerId, mine, theirs, 'split');
+    });
+    return { contactId: personId, otherId };
+  }
+
   /** Takes one endpoint out of a person into a person of its own; they are never suggested together again. */
   async split(
     ownerId: string,

@@ -28,6 +28,13 @@ export interface Contact {
   endpoints: Endpoint[];
 }
 
+/** Two people the gateway thinks are the same human, and why (same name, e-mail, handle …). */
+export interface MergeSuggestion {
+  contactId: string;
+  otherId: string;
+  reasons: { kind: string; value: string }[];
+}
+
 export type AccountState =
   'connecting' | 'connected' | 'transient_disconnect' | 'bad_credentials' | 'logged_out' | 'error';
 
@@ -176,6 +183,12 @@ export class ApiClient {
   }
   merge(personId: string, otherId: string) {
     return this.request<Contact>('POST', `/contacts/${encodeURIComponent(personId)}/merge`, { otherId });
+  }
+  suggestions() {
+    return this.request<MergeSuggestion[]>('GET', '/contacts/suggestions');
+  }
+  notSame(personId: string, otherId: string) {
+    return this.request<unknown>('POST', `/contacts/${encodeURIComponent(personId)}/not-same`, { otherId });
   }
   split(personId: string, endpointId: string) {
     return this.request<{ from: Contact; split: Contact }>(

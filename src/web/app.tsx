@@ -10,9 +10,10 @@ import {
   type Endpoint,
   type EventFrame,
   type Me,
+  type MergeSuggestion,
   type Message,
 } from './api';
-import { BuddyList, OWN_PRESENCE_KEY, OwnStatus } from './buddy-list';
+import { BuddyList, MergeSuggestions, OWN_PRESENCE_KEY, OwnStatus } from './buddy-list';
 import { ChatView, Inbox } from './chat';
 import { EventStream, type StreamState } from './event-stream';
 import { SignIn } from './sign-in';
@@ -56,6 +57,7 @@ function Client({ token, onSignOut }: { token: string; onSignOut: () => void }) 
   const [me, setMe] = useState<Me>();
   const [tab, setTab] = useState<Tab>('people');
   const [contacts, setContacts] = useState<Contact[]>([]);
+  const [suggestions, setSuggestions] = useState<MergeSuggestion[]>([]);
   const [conversations, setConversations] = useState<Conversation[]>([]);
   const [accounts, setAccounts] = useState<Account[]>([]);
   const [adapters, setAdapters] = useState<AdapterInfo[]>([]);
@@ -67,7 +69,11 @@ function Client({ token, onSignOut }: { token: string; onSignOut: () => void }) 
   openRef.current = openId;
 
   const report = (err: unknown) => setError((err as Error).message);
-  const loadContacts = () => api.contacts().then(setContacts, report);
+  const loadContacts = () =>
+    Promise.all([
+      api.contacts().then(setContacts, report),
+      api.suggestions().then(setSuggestions, report),
+    ]).then(() => undefined);
   const loadConversations = () => api.conversations().then(setConversations, report);
   const loadAccounts = () => api.accounts().then(setAccounts, report);
   const loadMessages = (id: string) =>
@@ -260,6 +266,18 @@ function Client({ token, onSignOut }: { token: string; onSignOut: () => void }) 
                     await api.addContact(accountId, address);
                     reloadContacts();
                     return `Asked the network to add ${address}.`;
+                  }}
+                />
+                <MergeSuggestions
+                  suggestions={suggestions}
+                  contacts={contacts}
+                  onMerge={async (id, other) => {
+                    await api.merge(id, other);
+                    await loadContacts();
+                  }}
+                  onNotSame={async (id, other) => {
+                    await api.notSame(id, other);
+                    await loadContacts();
                   }}
                 />
                 <BuddyList

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import type { Account, Contact, Endpoint, OwnPresenceState, SetPresenceResult } from './api';
+import type { Account, Contact, Endpoint, MergeSuggestion, OwnPresenceState, SetPresenceResult } from './api';
 import { groupByPresence, PRESENCE_LABEL } from './presence';
 
 export function PresenceDot({ state }: { state: string }) {
@@ -205,5 +205,84 @@ export function BuddyList({
         </section>
       ))}
     </div>
+  );
+}
+
+const REASON_LABEL: Record<string, string> = {
+  display_name: 'same name',
+  email: 'same e-mail',
+  phone: 'same phone',
+  handle: 'same handle',
+};
+
+/**
+ * People the gateway thinks are one human: the user merges them, or says they are not the same (kept
+ * by the server: that pair is never suggested again).
+ */
+export function MergeSuggestions({
+  suggestions,
+  contacts,
+  onMerge,
+  onNotSame,
+}: {
+  suggestions: MergeSuggestion[];
+  contacts: Contact[];
+  onMerge: (personId: string, otherId: string) => Promise<void>;
+  onNotSame: (personId: string, otherId: string) => Promise<void>;
+}) {
+  const [error, setError] = useState<string>();
+  const byId = new Map(contacts.map((c) => [c.id, c]));
+  const shown = suggestions.filter((s) => byId.has(s.contactId) && byId.has(s.otherId));
+  if (!shown.length) return null;
+  const who = (c: Contact) =>
+    `${c.displayName} (${[...new Set(c.endpoints.map((e) => e.network))].join(', ')})`;
+  const run = async (action: () => Promise<void>) => {
+    setError(undefined);
+    try {
+      await action();
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
+  return (
+    <section class="suggestions" aria-label="Possibly the same person">
+      <h3>Same person?</h3>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      <ul>
+        {shown.map((s) => {
+          const a = byId.get(s.contactId)!;
+          const b = byId.get(s.otherId)!;
+          return (
+            <li
+              key={`${s.contactId}|${s.otherId}`}
+              class="suggestion"
+              data-pair={`${s.contactId}|${s.otherId}`}
+            >
+              <span class="who">
+                {who(a)} and {who(b)}
+              </span>
+              <span class="why">
+                {s.reasons.map((r) => `${REASON_LABEL[r.kind] ?? r.kind}: ${r.value}`).join('; ')}
+              </span>
+              <span class="actions">
+                <button
+                  class="merge-suggested"
+                  onClick={() => void run(() => onMerge(s.contactId, s.otherId))}
+                >
+                  Merge
+                </button>
+                <button class="not-same" onClick={() => void run(() => onNotSame(s.contactId, s.otherId))}>
+                  Not the same
+                </button>
+              </span>
+            </li>
+          );
+        })}
+      </ul>
+    </section>
   );
 }

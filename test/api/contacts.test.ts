@@ -145,6 +145,47 @@ describe('contacts and presence', () => {
     expect(foreign.status).toBe(400);
   });
 
+  it('never suggests again two people the user said are different, and moves nothing', async () => {
+    expect(
+      (await me.call('POST', '/api/v1/users', { username: 'dora', password: 'dora-password' })).status,
+    ).toBe(201);
+    const dora = await new Api(env.gw.url).login('dora', 'dora-password');
+    for (const network of ['net-a', 'net-b']) {
+      const r = await dora.call('POST', '/api/v1/accounts', {
+        adapter: 'fake',
+        options: { network, user: 'dora', password: 'pw' },
+      });
+      expect(r.status).toBe(201);
+    }
+    const two = await eventually(async () => {
+      const list = (await contacts(me)).filter((c) => c.displayName === 'dora');
+      return list.length === 2 && list;
+    }, 'dora on both networks');
+    const ids = two.map((c) => c.id).sort();
+    const suggestedPair = async () =>
+      (
+        (await me.call('GET', '/api/v1/contacts/suggestions')).json as {
+          contactId: string;
+          otherId: string;
+        }[]
+      )
+        .map((p) => [p.contactId, p.otherId].sort().join())
+        .includes(ids.join());
+    await eventually(suggestedPair, 'the two doras suggested as one person');
+
+    const r = await me.call('POST', `/api/v1/contacts/${ids[0]}/not-same`, { otherId: ids[1] });
+    expect(r.status).toBe(200);
+    expect(await suggestedPair()).toBe(false);
+    expect((await contacts(me)).filter((c) => c.displayName === 'dora')).toHaveLength(2);
+    // Still the user's to merge by hand; and nobody else's to mark.
+    expect((await me.call('POST', `/api/v1/contacts/${ids[0]}/not-same`, { otherId: ids[0] })).status).toBe(
+      400,
+    );
+    expect(
+      (await carol.call('POST', `/api/v1/contacts/${ids[0]}/not-same`, { otherId: ids[1] })).status,
+    ).toBe(404);
+  });
+
   it("keeps each user's people to themselves", async () => {
     const mine = await contacts(me);
     const theirs = await contacts(carol);

@@ -177,11 +177,18 @@ describe('web client', () => {
       return shown.sort().join() === (await carolIds());
     }, 'the buddy list showing both carols');
 
+    // The gateway suggests they are one person, and says why.
+    const suggestion = page.locator('.suggestion', { hasText: 'carol' });
+    await suggestion.waitFor();
+    expect(await suggestion.locator('.why').textContent()).toMatch(/same (name|handle): carol/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'web-client-suggestion.png') });
+
     await carols.first().locator('button.more').click();
     const otherId = await carols.nth(1).getAttribute('data-person');
     await page.selectOption('select[name=merge-with]', otherId);
     await page.click('.merge button');
     await eventually(async () => (await carols.count()) === 1, 'one carol after the merge');
+    await suggestion.waitFor({ state: 'detached' });
     const merged = (await admin.call('GET', '/api/v1/contacts')).json.filter(
       (c: { displayName: string }) => c.displayName === 'carol',
     );
@@ -204,6 +211,8 @@ describe('web client', () => {
     await carols.locator('button.more').click();
     await carols.locator('.endpoint .split').first().click();
     await eventually(async () => (await carols.count()) === 2, 'two carols after the split');
+    // Split by the user: never suggested again.
+    expect(await page.locator('.suggestion', { hasText: 'carol' }).count()).toBe(0);
   });
 
   it('joins a room from the inbox and shows its messages live; explains a network without a buddy list', async () => {

@@ -33,6 +33,12 @@ export class ContactsController {
     return this.roster.merge(user.id, id, body.otherId);
   }
 
+  @Post('contacts/:id/not-same')
+  @HttpCode(200)
+  notSame(@CurrentUser() user: AuthUser, @Param('id', uuidPipe) id: string, @Body() body: MergeContactDto) {
+    return this.roster.markDistinct(user.id, id, body.otherId);
+  }
+
   @Post('contacts/:id/split')
   @HttpCode(200)
   split(@CurrentUser() user: AuthUser, @Param('id', uuidPipe) id: string, @Body() body: SplitContactDto) {
