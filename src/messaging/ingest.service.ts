@@ -226,6 +226,15 @@ export class IngestService implements OnApplicationBootstrap {
         ? undefined
         : await this.endpoint(m, account, e.sender.userId, e.sender.displayName);
       const text = e.formatted ? toPlainText(e.formatted) : e.text;
+      // Nothing to show (a Matrix body of the wrong type, an empty line): dropped, not stored blank.
+      if (!(text || e.text) && !e.attachments?.length) {
+        this.logger.info('dropped an empty message', {
+          account: account.accountId,
+          room: e.roomId,
+          messageId: e.messageId,
+        });
+        return undefined;
+      }
       const msg = m.create(Message, {
         id: newMessageId(),
         ownerId: account.ownerId,
