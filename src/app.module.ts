@@ -8,6 +8,7 @@ import { AdaptersController } from './api/adapters/adapters.controller';
 import { AuthController } from './api/auth/auth.controller';
 import { AuthGuard } from './api/auth/auth.guard';
 import { AuthService } from './api/auth/auth.service';
+import { CALLS_MODULE } from './calls';
 import { ConversationsController } from './api/conversations/conversations.controller';
 import { ContactsController } from './api/contacts/contacts.controller';
 import { SearchController } from './api/conversations/search.controller';
@@ -51,6 +52,7 @@ export class AppModule {
         ConversationsController,
         ContactsController,
         SearchController,
+        ...CALLS_MODULE.controllers,
       ],
       providers: [
         { provide: CONFIG, useValue: infra.config },
@@ -71,6 +73,7 @@ export class AppModule {
         RosterService,
         SearchService,
         EventsGateway,
+        ...CALLS_MODULE.providers,
       ],
     };
   }

@@ -570,6 +570,7 @@ function resolveConfig(
       options: b.options,
     })),
     events: p.events,
+    calls: p.calls,
     log: { level: p.log.level, format: p.log.format ?? (stdoutIsTTY ? 'pretty' : 'json') },
   };
 }

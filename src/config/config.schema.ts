@@ -276,6 +276,17 @@ export const bridgeSpecSchema = z.strictObject({
   options: key(mapping().default({}), { description: 'Bridge settings (relay format and the like).' }),
 });
 
+const callsSchema = z.strictObject({
+  mediaAddress: key(z.ipv4({ error: 'expected an IPv4 address' }).default('127.0.0.1'), {
+    description:
+      'Address the gateway binds its RTP media sockets to and writes into SDP for the call legs it ' +
+      'terminates itself (SIP). It must be reachable by the far end (or its proxy).',
+  }),
+  answerTimeoutSeconds: key(int(5, 600).default(45), {
+    description: 'How long a call may ring unanswered before it ends as no_answer.',
+  }),
+});
+
 const eventsSchema = z.strictObject({
   replayLimit: key(int(0).default(1000), {
     description: 'Most missed events replayed to a client that reconnects with ?since=.',
@@ -354,6 +365,7 @@ export const configSchema = z.strictObject({
     ],
   }),
   events: key(eventsSchema.prefault({}), { description: 'Client events over the WebSocket.' }),
+  calls: key(callsSchema.prefault({}), { description: 'Voice calls: media and ringing.' }),
   log: key(logSchema.prefault({}), { description: 'What the gateway logs, and how.' }),
 });
 

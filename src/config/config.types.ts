@@ -89,5 +89,6 @@ export interface AppConfig {
     readonly retentionHours: number;
     readonly clientBufferBytes: number;
   };
+  readonly calls: { readonly mediaAddress: string; readonly answerTimeoutSeconds: number };
   readonly log: { readonly level: LogLevel; readonly format: LogFormat };
 }

@@ -59,6 +59,9 @@ export class IngestService implements OnApplicationBootstrap {
     private readonly events: ClientEventsService,
   ) {}
 
+  /** Where call signalling goes (the calls module sets it); calls keep their own state. */
+  callSignalSink?: (account: AccountRef, event: RemoteEventOf<'call.signal'>) => Promise<void>;
+
   async onApplicationBootstrap(): Promise<void> {
     await this.queue.process<IngestJob>(INGEST_QUEUE, (job) => this.handle(job.data), {
       concurrency: this.config.queue.concurrency,
@@ -130,10 +133,13 @@ export class IngestService implements OnApplicationBootstrap {
           ...(event.message !== undefined ? { message: event.message } : {}),
         });
         return;
+      case 'call.signal':
+        if (this.callSignalSink) return this.callSignalSink(account, event);
+        this.logger.debug('call signal without a calls module', { account: account.accountId });
+        return;
       case 'reaction':
       case 'room.member':
       case 'room.left':
-      case 'call.signal':
         // Carried to clients as they are; the roster, bridge and voice issues give them their own state.
         this.logger.debug('event passed through', { type: event.type, account: account.accountId });
         return;

@@ -1,0 +1,532 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import * as sdpTransform from 'sdp-transform';
+import { DataSource, In, Not } from 'typeorm';
+import { AccountsService } from '../accounts/accounts.service';
+import { ApiError } from '../api/api-error';
+import type { Logger } from '../common/logger';
+import { insertRow } from '../common/db';
+import type { AppConfig } from '../config';
+import {
+  type CallEndReason,
+  type CallEvent,
+  type CallMediaKind,
+  type CallStatus,
+  type CodecName,
+  END_REASONS,
+  type EndpointVoiceFacts,
+  glareWinner,
+  isFinalState,
+  NETWORK_VOICE_PROFILES,
+  type NetworkVoiceProfile,
+  networkProfileFrom,
+  nextCallStatus,
+  normaliseCodecs,
+  type RankedRoute,
+  type RouteSelection,
+  selectRoutes,
+} from '../core/voice';
+import { ClientEventsService } from '../events/client-events.service';
+import { IngestService } from '../messaging/ingest.service';
+import type { AccountRef } from '../messaging/queues';
+import type { AdapterRegistry } from '../registry/adapter-registry';
+import { CallId, isVoiceCapable, RemoteUserId, type RemoteEventOf, type VoiceCapable } from '../sdk';
+import { Account, Call, Endpoint, Person } from '../storage/entities';
+import { ADAPTER_REGISTRY, CONFIG, DATA_SOURCE, LOGGER } from '../tokens';
+import { RtpMediaLeg, SdpError } from './media/rtp-media.leg';
+
+/** The codecs of the gateway's own RTP leg (G.711 only: it has no other codec). */
+const GATEWAY_CODECS: ('PCMU' | 'PCMA')[] = ['PCMU', 'PCMA'];
+
+export interface CallRouteInfo extends Partial<RankedRoute> {
+  direction: 'outgoing' | 'incoming';
+  accountId: string;
+  network: string;
+  address: string;
+  /** `gateway`: the gateway terminates the media (plain RTP); `client`: the client's SDP passes through. */
+  media: 'gateway' | 'client';
+}
+
+export interface CallView {
+  id: string;
+  direction: 'outgoing' | 'incoming';
+  media: CallMediaKind;
+  state: CallStatus['state'];
+  endReason?: CallEndReason;
+  contactId: string | null;
+  endpointId: string | null;
+  route: CallRouteInfo;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A call this process is running: the network client it goes through, its media and its timers. */
+interface LiveCall {
+  id: string;
+  /** The id the network knows the call by (ours for outgoing calls, the network's for incoming ones). */
+  remoteId: string;
+  ownerId: string;
+  accountId: string;
+  client: VoiceCapable;
+  status: CallStatus;
+  route: CallRouteInfo;
+  leg?: RtpMediaLeg;
+  /** An incoming call's offer, until it is accepted. */
+  remoteOffer?: string;
+  answerTimer?: NodeJS.Timeout;
+}
+
+/**
+ * Calls: the negotiator's routes for a person, call sessions through the networks' VoiceCapable clients,
+ * the state machine of src/core/voice, `call.state` events, and the RTP leg when the gateway terminates
+ * the media itself. Everything is scoped by owner: another user's calls, contacts and accounts are 404s.
+ */
+@Injectable()
+export class CallsService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly live = new Map<string, LiveCall>();
+  /** Live calls by account and network call id. */
+  private readonly byRemote = new Map<string, LiveCall>();
+
+  private track(call: LiveCall): void {
+    this.live.set(call.id, call);
+    this.byRemote.set(`${call.accountId}\0${call.remoteId}`, call);
+  }
+
+  private untrack(call: LiveCall): void {
+    this.live.delete(call.id);
+    this.byRemote.delete(`${call.accountId}\0${call.remoteId}`);
+  }
+
+  constructor(
+    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    @Inject(CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(ADAPTER_REGISTRY) private readonly registry: AdapterRegistry,
+    private readonly accounts: AccountsService,
+    private readonly events: ClientEventsService,
+    ingest: IngestService,
+  ) {
+    ingest.callSignalSink = (account, event) => this.onSignal(account, event);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    // Calls that were live when the process stopped have lost their media and dialogs.
+    await this.ds
+      .getRepository(Call)
+      .update(
+        { state: Not(In(['ended', 'failed'])) },
+        { state: 'failed', endReason: 'failed', updatedAt: Date.now() },
+      );
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    for (const call of [...this.live.values()]) {
+      await call.client.hangup(CallId(call.remoteId), 'hangup').catch(() => undefined);
+      await this.transition(call, { type: 'hangup' });
+    }
+  }
+
+  /** The gateway-terminated media leg of a live call (the relay to another leg attaches here). */
+  media(callId: string): RtpMediaLeg | undefined {
+    return this.live.get(callId)?.leg;
+  }
+
+  // ---- routes ----
+
+  private profiles(): Record<string, NetworkVoiceProfile> {
+    const out: Record<string, NetworkVoiceProfile> = { ...NETWORK_VOICE_PROFILES };
+    for (const id of this.registry.ids()) {
+      const manifest = this.registry.get(id)?.manifest;
+      if (out[id] || !manifest) continue;
+      out[id] = networkProfileFrom(manifest.capabilities);
+    }
+    return out;
+  }
+
+  private facts(endpoints: Endpoint[]): EndpointVoiceFacts[] {
+    return endpoints.map((e) => {
+      const client = this.accounts.connectedClient(e.accountId);
+      return {
+        endpointId: e.id,
+        accountId: e.accountId,
+        network: e.network,
+        address: e.address,
+        presence: e.presenceState,
+        ...(e.lastActiveAt !== null ? { lastActiveAt: e.lastActiveAt } : {}),
+        accountConnected: client !== undefined,
+        clientVoiceCapable: isVoiceCapable(client),
+        capabilities: e.capabilities,
+      };
+    });
+  }
+
+  private select(endpoints: Endpoint[], media: CallMediaKind, codecs: CodecName[]): RouteSelection {
+    return selectRoutes(this.facts(endpoints), { media, codecs, profiles: this.profiles() });
+  }
+
+  async routes(ownerId: string, contactId: string, media: CallMediaKind) {
+    const person = await this.ds.getRepository(Person).findOne({ where: { id: contactId, ownerId } });
+    if (!person) throw ApiError.notFound('contact');
+    const endpoints = await this.ds.getRepository(Endpoint).find({ where: { personId: contactId, ownerId } });
+    const sel = this.select(endpoints, media, GATEWAY_CODECS);
+    return { contactId, media, routes: sel.routes, rejected: sel.rejected };
+  }
+
+  // ---- the API's use cases ----
+
+  async place(
+    ownerId: string,
+    input: { contactId?: string; endpointId?: string; media: CallMediaKind; sdp?: string },
+  ): Promise<CallView> {
+    if ((input.contactId === undefined) === (input.endpointId === undefined))
+      throw ApiError.validation('give exactly one of contactId and endpointId', [
+        { field: 'contactId' },
+        { field: 'endpointId' },
+      ]);
+    const repo = this.ds.getRepository(Endpoint);
+    let endpoints: Endpoint[];
+    let personId: string | null;
+    if (input.endpointId !== undefined) {
+      const ep = await repo.findOne({ where: { id: input.endpointId, ownerId } });
+      if (!ep) throw ApiError.notFound('endpoint');
+      endpoints = [ep];
+      personId = ep.personId;
+    } else {
+      const person = await this.ds
+        .getRepository(Person)
+        .findOne({ where: { id: input.contactId!, ownerId } });
+      if (!person) throw ApiError.notFound('contact');
+      endpoints = await repo.find({ where: { personId: person.id, ownerId } });
+      personId = person.id;
+    }
+    const clientMedia = input.sdp !== undefined;
+    const codecs: CodecName[] = clientMedia ? offerCodecs(input.sdp!) : GATEWAY_CODECS;
+    const sel = this.select(endpoints, input.media, codecs);
+    // The gateway's own leg is plain RTP: it terminates SIP calls; WebRTC networks need the client's SDP.
+    const usable = sel.routes.filter((r) => clientMedia || r.signalling === 'sip');
+    const route = usable[0];
+    if (!route) {
+      const rejected = [
+        ...sel.rejected,
+        ...sel.routes.map((r) => ({
+          ...r,
+          reason: `${r.network}: the gateway terminates plain RTP only; send the client's SDP offer in sdp`,
+        })),
+      ];
+      throw new ApiError(409, 'CONFLICT', 'no route can carry this call', {
+        rejected: rejected.map((r) => ({ endpointId: r.endpointId, network: r.network, reason: r.reason })),
+      });
+    }
+    if (input.media === 'video' && !clientMedia)
+      throw ApiError.badRequest('video calls need the client to send its SDP offer in sdp');
+    const account = await this.ds.getRepository(Account).findOne({ where: { id: route.accountId, ownerId } });
+    const client = this.accounts.connectedClient(route.accountId);
+    if (!account || !client || !isVoiceCapable(client))
+      throw ApiError.conflict('the account of this route is no longer connected');
+
+    const id = randomUUID();
+    const now = Date.now();
+    const info: CallRouteInfo = {
+      ...route,
+      direction: 'outgoing',
+      media: clientMedia ? 'client' : 'gateway',
+    };
+    await insertRow(this.ds.manager, Call, {
+      id,
+      ownerId,
+      endpointId: route.endpointId,
+      personId,
+      media: input.media,
+      route: info as unknown as Record<string, unknown>,
+      state: 'negotiating',
+      endReason: null,
+      createdAt: now,
+      updatedAt: now,
+    });
+    const call: LiveCall = {
+      id,
+      remoteId: id,
+      ownerId,
+      accountId: route.accountId,
+      client,
+      status: { state: 'negotiating' },
+      route: info,
+    };
+    this.track(call);
+    let sdp = input.sdp;
+    if (!clientMedia) {
+      call.leg = await RtpMediaLeg.open(this.config.calls.mediaAddress);
+      sdp = call.leg.offer(GATEWAY_CODECS.filter((c) => route.codecs.includes(c)));
+    }
+    this.armAnswerTimer(call);
+    await this.publish(call);
+    const to = route.resource ? `${route.address}/${route.resource}` : route.address;
+    // placeCall may only settle with the network's final answer; its outcome arrives as signals.
+    client
+      .placeCall({ callId: CallId(id), to: RemoteUserId(to), media: input.media, sdp: sdp! })
+      .catch(async (err: unknown) => {
+        this.logger.warn('placing a call failed', { call: id, err });
+        await this.transition(call, { type: 'error' });
+      });
+    return this.view(await this.row(ownerId, id));
+  }
+
+  async list(ownerId: string): Promise<CallView[]> {
+    const rows = await this.ds
+      .getRepository(Call)
+      .find({ where: { ownerId }, order: { createdAt: 'DESC' }, take: 100 });
+    return rows.map((r) => this.view(r));
+  }
+
+  async get(ownerId: string, id: string): Promise<CallView> {
+    return this.view(await this.row(ownerId, id));
+  }
+
+  async hangup(ownerId: string, id: string): Promise<CallView> {
+    const row = await this.row(ownerId, id);
+    const call = this.live.get(row.id);
+    if (call) {
+      const incomingRinging = call.route.direction === 'incoming' && call.status.state === 'ringing';
+      await call.client
+        .hangup(CallId(call.remoteId), incomingRinging ? 'rejected' : 'hangup')
+        .catch((err: unknown) => this.logger.warn('hangup failed on the network', { call: id, err }));
+      await this.transition(call, incomingRinging ? { type: 'rejected' } : { type: 'hangup' });
+    }
+    return this.get(ownerId, id);
+  }
+
+  async accept(ownerId: string, id: string, sdp?: string): Promise<CallView> {
+    const row = await this.row(ownerId, id);
+    const call = this.live.get(row.id);
+    if (!call || call.route.direction !== 'incoming' || call.status.state !== 'ringing')
+      throw ApiError.conflict('only a ringing incoming call can be accepted');
+    let answer = sdp;
+    if (answer === undefined) {
+      try {
+        const leg = await RtpMediaLeg.open(this.config.calls.mediaAddress);
+        call.leg = leg;
+        answer = leg.answer(call.remoteOffer ?? '');
+      } catch (err) {
+        if (!(err instanceof SdpError)) throw err;
+        await call.client.hangup(CallId(call.remoteId), 'failed').catch(() => undefined);
+        await this.transition(call, { type: 'error' });
+        throw ApiError.conflict(`the caller's offer cannot be answered by the gateway: ${err.message}`);
+      }
+    } else call.route.media = 'client';
+    await call.client.answerCall(CallId(call.remoteId), answer);
+    await this.transition(call, { type: 'answered' });
+    return this.get(ownerId, id);
+  }
+
+  async reject(ownerId: string, id: string): Promise<CallView> {
+    const row = await this.row(ownerId, id);
+    const call = this.live.get(row.id);
+    if (!call || call.route.direction !== 'incoming' || call.status.state !== 'ringing')
+      throw ApiError.conflict('only a ringing incoming call can be rejected');
+    await call.client.hangup(CallId(call.remoteId), 'rejected');
+    await this.transition(call, { type: 'rejected' });
+    return this.get(ownerId, id);
+  }
+
+  // ---- signalling from the networks ----
+
+  async onSignal(account: AccountRef, e: RemoteEventOf<'call.signal'>): Promise<void> {
+    const call = this.byRemote.get(`${account.accountId}\0${e.callId}`);
+    if (e.signal === 'invite') {
+      if (!call) await this.onInvite(account, e);
+      return;
+    }
+    if (!call) return; // a late signal for a call that is over (or from before a restart)
+    switch (e.signal) {
+      case 'ringing':
+        return this.transition(call, { type: 'ringing' });
+      case 'answer':
+        if (call.leg) {
+          try {
+            call.leg.applyAnswer(e.sdp ?? '');
+          } catch (err) {
+            this.logger.warn('the answer cannot be used', { call: call.id, err });
+            await call.client.hangup(CallId(call.remoteId), 'failed').catch(() => undefined);
+            return this.transition(call, { type: 'error' });
+          }
+        }
+        return this.transition(call, { type: 'answered' }, e.sdp !== undefined ? { sdp: e.sdp } : {});
+      case 'candidates':
+        await this.publish(call, { candidates: e.candidates ?? [] });
+        return;
+      case 'select_answer':
+        return;
+      case 'hangup':
+      case 'reject':
+        return this.transition(call, endEvent(e.signal, e.reason));
+    }
+  }
+
+  private async onInvite(account: AccountRef, e: RemoteEventOf<'call.signal'>): Promise<void> {
+    const client = this.accounts.connectedClient(account.accountId);
+    if (!client || !isVoiceCapable(client)) return;
+    // Glare: we are calling the same person on the same account. Both ends keep the same call.
+    const ours = [...this.live.values()].find(
+      (c) =>
+        c.accountId === account.accountId &&
+        c.route.direction === 'outgoing' &&
+        c.route.address === e.from &&
+        !isFinalState(c.status.state) &&
+        c.status.state !== 'connected',
+    );
+    if (ours && glareWinner(ours.remoteId, e.callId) === 'ours') {
+      await client.hangup(e.callId, 'busy').catch(() => undefined);
+      return;
+    }
+    const ep = await this.ds
+      .getRepository(Endpoint)
+      .findOne({ where: { accountId: account.accountId, address: e.from } });
+    const id = randomUUID();
+    const now = Date.now();
+    const media: CallMediaKind = e.sdp && /^m=video /m.test(e.sdp) ? 'video' : 'audio';
+    const info: CallRouteInfo = {
+      direction: 'incoming',
+      accountId: account.accountId,
+      network: account.network,
+      address: e.from,
+      media: 'gateway',
+      ...(ours ? { replaces: ours.id } : {}),
+    };
+    await insertRow(this.ds.manager, Call, {
+      id,
+      ownerId: account.ownerId,
+      endpointId: ep?.id ?? null,
+      personId: ep?.personId ?? null,
+      media,
+      route: info as unknown as Record<string, unknown>,
+      state: 'ringing',
+      endReason: null,
+      createdAt: now,
+      updatedAt: now,
+    });
+    const call: LiveCall = {
+      id,
+      remoteId: e.callId,
+      ownerId: account.ownerId,
+      accountId: account.accountId,
+      client,
+      status: { state: 'ringing' },
+      route: info,
+      ...(e.sdp !== undefined ? { remoteOffer: e.sdp } : {}),
+    };
+    this.track(call);
+    this.armAnswerTimer(call);
+    await this.publish(call, {
+      incoming: true,
+      from: e.from,
+      ...(e.sdp !== undefined ? { sdp: e.sdp } : {}),
+    });
+    if (ours) {
+      // Their call won the glare: ours gives way and theirs is answered, as both sides wanted to talk.
+      await ours.client.hangup(CallId(ours.remoteId), 'hangup').catch(() => undefined);
+      await this.transition(ours, { type: 'hangup' }, { replacedBy: id });
+      if (ours.route.media === 'gateway') await this.accept(account.ownerId, id);
+    }
+  }
+
+  // ---- state ----
+
+  private armAnswerTimer(call: LiveCall): void {
+    call.answerTimer = setTimeout(() => {
+      void (async () => {
+        if (call.status.state === 'connected' || isFinalState(call.status.state)) return;
+        await call.client.hangup(CallId(call.remoteId), 'no_answer').catch(() => undefined);
+        await this.transition(call, { type: 'timeout' });
+      })();
+    }, this.config.calls.answerTimeoutSeconds * 1000);
+    call.answerTimer.unref();
+  }
+
+  private async transition(
+    call: LiveCall,
+    event: CallEvent,
+    extra: Record<string, unknown> = {},
+  ): Promise<void> {
+    const next = nextCallStatus(call.status, event);
+    if (!next) return;
+    call.status = next;
+    if (next.state === 'connected' && call.answerTimer) clearTimeout(call.answerTimer);
+    if (isFinalState(next.state)) {
+      if (call.answerTimer) clearTimeout(call.answerTimer);
+      call.leg?.close();
+      this.untrack(call);
+    }
+    await this.ds
+      .getRepository(Call)
+      .update(
+        { id: call.id },
+        { state: next.state, endReason: next.endReason ?? null, updatedAt: Date.now() },
+      );
+    await this.publish(call, extra);
+  }
+
+  private async publish(call: LiveCall, extra: Record<string, unknown> = {}): Promise<void> {
+    await this.events.publish(call.ownerId, 'call.state', {
+      id: call.id,
+      state: call.status.state,
+      ...(call.status.endReason ? { endReason: call.status.endReason } : {}),
+      direction: call.route.direction,
+      accountId: call.accountId,
+      network: call.route.network,
+      address: call.route.address,
+      ...extra,
+    });
+  }
+
+  private async row(ownerId: string, id: string): Promise<Call> {
+    const row = await this.ds.getRepository(Call).findOne({ where: { id, ownerId } });
+    if (!row) throw ApiError.notFound('call');
+    return row;
+  }
+
+  private view(r: Call): CallView {
+    const route = (r.route ?? {}) as unknown as CallRouteInfo;
+    return {
+      id: r.id,
+      direction: route.direction ?? 'outgoing',
+      media: r.media,
+      state: r.state,
+      ...(r.endReason ? { endReason: r.endReason as CallEndReason } : {}),
+      contactId: r.personId,
+      endpointId: r.endpointId,
+      route,
+      createdAt: new Date(r.createdAt).toISOString(),
+      updatedAt: new Date(r.updatedAt).toISOString(),
+    };
+  }
+}
+
+/** A network's hangup or reject, as the state machine's event. */
+function endEvent(signal: 'hangup' | 'reject', reason: string | undefined): CallEvent {
+  const r = (END_REASONS as readonly string[]).includes(reason ?? '') ? (reason as CallEndReason) : undefined;
+  switch (r) {
+    case 'busy':
+      return { type: 'busy' };
+    case 'rejected':
+      return { type: 'rejected' };
+    case 'no_answer':
+      return { type: 'timeout' };
+    case 'failed':
+      return { type: 'error' };
+    default:
+      return signal === 'reject' ? { type: 'rejected' } : { type: 'hangup' };
+  }
+}
+
+/** The codecs of a client's SDP offer (its audio section), in its order. */
+function offerCodecs(sdp: string): CodecName[] {
+  let parsed;
+  try {
+    parsed = sdpTransform.parse(sdp);
+  } catch {
+    throw ApiError.validation('sdp is not a valid SDP offer', [{ field: 'sdp' }]);
+  }
+  const audio = parsed.media?.find((m) => m.type === 'audio');
+  if (!audio) throw ApiError.validation('the SDP offer has no audio', [{ field: 'sdp' }]);
+  return normaliseCodecs(audio.rtp.map((r) => r.codec));
+}

@@ -1,0 +1,217 @@
+import { CallsService } from '../../src/calls';
+import { sineSource, toneRatio } from '../../src/calls/media/goertzel';
+import { ADMIN_PASSWORD, Api, eventually, startTestGateway } from '../support/gateway';
+import { type BaresipPhone, startBaresip } from '../support/baresip';
+import { type KamailioServer, startKamailio } from '../support/kamailio';
+import { sipOptions } from './sip-harness';
+
+/**
+ * Calls through the whole gateway: a SIP account registered at a real kamailio, baresip as the far phone
+ * (auto-answering with a 440 Hz tone, or answered by the test), the API placing and ending calls, and
+ * the gateway's own RTP leg carrying a 1 kHz tone. Audio is checked with Goertzel on both sides.
+ */
+describe('SIP calls through the gateway (kamailio + baresip)', () => {
+  let kamailio: KamailioServer;
+  let auto: BaresipPhone;
+  let manual: BaresipPhone;
+  let env: Awaited<ReturnType<typeof startTestGateway>>;
+  let api: Api;
+  let accountId: string;
+  const contactOf: Record<string, string> = {};
+
+  beforeAll(async () => {
+    kamailio = await startKamailio({ gw: 'gw-secret', bob: 'bob-secret', carol: 'carol-secret' });
+    const proxy = `${kamailio.host}:${kamailio.port}`;
+    [auto, manual] = await Promise.all([
+      startBaresip({
+        aor: kamailio.uri('bob'),
+        password: 'bob-secret',
+        proxy,
+        answermode: 'auto',
+        toneHz: 440,
+      }),
+      startBaresip({
+        aor: kamailio.uri('carol'),
+        password: 'carol-secret',
+        proxy,
+        answermode: 'manual',
+        toneHz: 440,
+      }),
+    ]);
+    env = await startTestGateway({
+      adapters: [{ id: 'sip' }],
+      calls: { answerTimeoutSeconds: 5, mediaAddress: '127.0.0.2' },
+    });
+    api = await new Api(env.gw.url).login('admin', ADMIN_PASSWORD);
+    const created = await api.call('POST', '/api/v1/accounts', {
+      adapter: 'sip',
+      options: sipOptions(kamailio, 'gw', 'gw-secret'),
+    });
+    expect(created.status).toBe(201);
+    accountId = created.json.id as string;
+    await eventually(async () => {
+      const r = await api.call('GET', `/api/v1/accounts/${accountId}`);
+      return r.json.state === 'connected';
+    }, 'the SIP account registered');
+    for (const user of ['bob', 'carol']) {
+      const address = kamailio.uri(user);
+      expect((await api.call('POST', `/api/v1/accounts/${accountId}/contacts`, { address })).status).toBe(
+        202,
+      );
+      contactOf[user] = await eventually(async () => {
+        const r = await api.call('GET', '/api/v1/contacts');
+        const c = (
+          r.json as { id: string; endpoints: { address: string; capabilities: { registered?: boolean } }[] }[]
+        ).find((x) => x.endpoints.some((e) => e.address === address && e.capabilities.registered === true));
+        return c?.id;
+      }, `${user} probed with OPTIONS`);
+    }
+  });
+
+  afterAll(async () => {
+    await env?.stop();
+    await Promise.all([auto?.stop(), manual?.stop()]);
+    await kamailio?.stop();
+  });
+
+  const callState = async (id: string) => (await api.call('GET', `/api/v1/calls/${id}`)).json;
+  const waitState = (id: string, state: string, what: string) =>
+    eventually(async () => {
+      const c = await callState(id);
+      return c.state === state ? c : undefined;
+    }, what);
+
+  it('ranks the SIP route and explains it', async () => {
+    const r = await api.call('GET', `/api/v1/contacts/${contactOf.bob}/call-routes?media=audio`);
+    expect(r.status).toBe(200);
+    expect(r.json.routes).toHaveLength(1);
+    expect(r.json.routes[0]).toMatchObject({
+      network: 'sip',
+      how: 'native',
+      codecs: expect.arrayContaining(['PCMU']),
+    });
+    expect(r.json.routes[0].reasons[0]).toBe('native sip call on sip');
+    const video = await api.call('GET', `/api/v1/contacts/${contactOf.bob}/call-routes?media=video`);
+    expect(video.json.routes).toEqual([]);
+    expect(video.json.rejected[0].reason).toBe('sip: network carries no video');
+  });
+
+  it('places a call that baresip answers; tones cross both ways; our BYE ends both sides', async () => {
+    const placed = await api.call('POST', '/api/v1/calls', { contactId: contactOf.bob, media: 'audio' });
+    expect(placed.status).toBe(201);
+    expect(placed.json).toMatchObject({
+      state: 'negotiating',
+      route: { network: 'sip', direction: 'outgoing' },
+    });
+    const id = placed.json.id as string;
+    const leg = env.gw.app.get(CallsService).media(id)!;
+    expect(leg).toBeDefined();
+    leg.play(sineSource(1000));
+    const heard: number[] = [];
+    leg.onAudio((pcm) => heard.push(...pcm));
+    await waitState(id, 'connected', 'the call connected');
+    await auto.waitForEvent('CALL_ESTABLISHED');
+    // Two seconds of what baresip sent; the last second is past any jitter-buffer start-up.
+    await eventually(async () => heard.length >= 16000, 'two seconds of audio from baresip');
+    const tail = Int16Array.from(heard.slice(8000, 16000));
+    expect(toneRatio(tail, 8000, 440)).toBeGreaterThan(0.5);
+    expect(toneRatio(tail, 8000, 1000)).toBeLessThan(0.05);
+
+    const hung = await api.call('DELETE', `/api/v1/calls/${id}`);
+    expect(hung.json).toMatchObject({ state: 'ended', endReason: 'hangup' });
+    await auto.waitForEvent('CALL_CLOSED');
+    expect(env.gw.app.get(CallsService).media(id)).toBeUndefined();
+
+    const [rec] = await eventually(async () => {
+      const r = auto.recordings();
+      return r.length > 0 && r[0]!.samples.length > r[0]!.sampleRate ? r : undefined;
+    }, "baresip's recording");
+    const sr = rec!.sampleRate;
+    const mid = rec!.samples.slice(Math.floor(sr / 2), Math.floor(sr / 2) + sr);
+    expect(toneRatio(mid, sr, 1000)).toBeGreaterThan(0.5);
+    expect(toneRatio(mid, sr, 440)).toBeLessThan(0.05);
+  });
+
+  it("ends the call when the far end hangs up (baresip's BYE)", async () => {
+    auto.events.length = 0;
+    const placed = await api.call('POST', '/api/v1/calls', { contactId: contactOf.bob, media: 'audio' });
+    const id = placed.json.id as string;
+    await waitState(id, 'connected', 'the call connected');
+    await auto.waitForEvent('CALL_ESTABLISHED');
+    await auto.command('hangup');
+    const ended = await waitState(id, 'ended', 'the call ended by baresip');
+    expect(ended.endReason).toBe('hangup');
+  });
+
+  it('a busy phone ends the call as busy', async () => {
+    manual.events.length = 0;
+    const placed = await api.call('POST', '/api/v1/calls', {
+      endpointId: await endpointOf('carol'),
+      media: 'audio',
+    });
+    const id = placed.json.id as string;
+    await manual.waitForEvent('CALL_INCOMING');
+    await waitState(id, 'ringing', 'ringing (180 from baresip)');
+    await manual.command('hangup');
+    const ended = await waitState(id, 'ended', 'the call turned down');
+    expect(ended.endReason).toBe('busy');
+  });
+
+  it('an unanswered call ends as no_answer after the answer timeout and the phone stops ringing', async () => {
+    manual.events.length = 0;
+    const placed = await api.call('POST', '/api/v1/calls', { contactId: contactOf.carol, media: 'audio' });
+    const id = placed.json.id as string;
+    await manual.waitForEvent('CALL_INCOMING');
+    const ended = await eventually(
+      async () => {
+        const c = await callState(id);
+        return c.state === 'ended' ? c : undefined;
+      },
+      'the answer timeout',
+      15_000,
+    );
+    expect(ended.endReason).toBe('no_answer');
+    await manual.waitForEvent('CALL_CLOSED');
+  });
+
+  it('an incoming call rings as a call.state event, and the user can reject it', async () => {
+    manual.events.length = 0;
+    await manual.command('dial', kamailio.uri('gw'));
+    const incoming = await eventually(async () => {
+      const r = await api.call('GET', '/api/v1/calls');
+      return (r.json as { id: string; direction: string; state: string }[]).find(
+        (c) => c.direction === 'incoming' && c.state === 'ringing',
+      );
+    }, 'the incoming call');
+    expect((await callState(incoming.id)).route).toMatchObject({ address: kamailio.uri('carol') });
+    const rejected = await api.call('POST', `/api/v1/calls/${incoming.id}/reject`);
+    expect(rejected.json).toMatchObject({ state: 'ended', endReason: 'rejected' });
+    await manual.waitForEvent('CALL_CLOSED');
+  });
+
+  it('an incoming call the user accepts is answered by the gateway leg, with audio', async () => {
+    manual.events.length = 0;
+    await manual.command('dial', kamailio.uri('gw'));
+    const incoming = await eventually(async () => {
+      const r = await api.call('GET', '/api/v1/calls');
+      return (r.json as { id: string; direction: string; state: string }[]).find(
+        (c) => c.direction === 'incoming' && c.state === 'ringing',
+      );
+    }, 'the incoming call');
+    const accepted = await api.call('POST', `/api/v1/calls/${incoming.id}/accept`, {});
+    expect(accepted.json).toMatchObject({ state: 'connected' });
+    await manual.waitForEvent('CALL_ESTABLISHED');
+    const leg = env.gw.app.get(CallsService).media(incoming.id)!;
+    const heard: number[] = [];
+    leg.onAudio((pcm) => heard.push(...pcm));
+    await eventually(async () => heard.length >= 8000, 'audio from the caller');
+    expect(toneRatio(Int16Array.from(heard.slice(4000, 8000)), 8000, 440)).toBeGreaterThan(0.5);
+    await api.call('DELETE', `/api/v1/calls/${incoming.id}`);
+    await manual.waitForEvent('CALL_CLOSED');
+  });
+
+  async function endpointOf(user: string): Promise<string> {
+    const r = await api.call('GET', `/api/v1/contacts/${contactOf[user]}`);
+    return (r.json.endpoints as { id: string }[])[0]!.id;
+  }
+});
