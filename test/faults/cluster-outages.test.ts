@@ -10,6 +10,7 @@ import {
   expectUnavailableShape,
   fakeAccountWithRoom,
   health,
+  isOut,
   readSendLog,
 } from './fault-helpers';
 
@@ -136,7 +137,7 @@ describe('cluster mode: PostgreSQL and Redis outages', () => {
       async () => {
         const list = (await api.call('GET', `/api/v1/conversations/${conversationId}/messages?limit=200`))
           .json as { text: string; status: string }[];
-        return list.length >= accepted.length && list.every((m) => m.status === 'sent') && list;
+        return list.length >= accepted.length && list.every((m) => isOut(m.status)) && list;
       },
       'every accepted message sent',
       60_000,

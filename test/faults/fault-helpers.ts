@@ -87,3 +87,8 @@ export function assertOrder(log: SentLine[], accepted: string[]): void {
   const first = [...new Set(log.map((l) => l.text))].filter((t) => acc.has(t));
   expect(first).toEqual(accepted.filter((t) => first.includes(t)));
 }
+
+/** The message left the outbox and the network took it (a receipt may have moved it on to delivered/read). */
+export function isOut(status: string): boolean {
+  return status === 'sent' || status === 'delivered' || status === 'read';
+}

@@ -8,6 +8,7 @@ import {
   expectUnavailableShape,
   fakeAccountWithRoom,
   health,
+  isOut,
   readSendLog,
 } from './fault-helpers';
 
@@ -91,7 +92,7 @@ describe('embedded mode: the SQLite file becomes read-only', () => {
       async () => {
         const list = (await api.call('GET', `/api/v1/conversations/${conversationId}/messages?limit=100`))
           .json as { text: string; status: string }[];
-        return list.length === accepted.length && list.every((m) => m.status === 'sent') && list;
+        return list.length === accepted.length && list.every((m) => isOut(m.status)) && list;
       },
       'every accepted message sent',
       30_000,
