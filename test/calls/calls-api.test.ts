@@ -107,9 +107,7 @@ describe('calls API: validation and per-user isolation', () => {
     const ended = await alice.call('DELETE', `/api/v1/calls/${callId}`);
     expect(ended.json).toMatchObject({ state: 'ended', endReason: 'hangup' });
     await phone.waitForEvent('CALL_CLOSED');
-    const events = env.gw.app.get(
-      (await import('../../src/events/client-events.service')).ClientEventsService,
-    );
+    const events = env.gw.app.get(ClientEventsService);
     const users = await Promise.all(
       [alice, mallory].map(async (a) => (await a.call('GET', '/api/v1/me')).json.id as string),
     );
