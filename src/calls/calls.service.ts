@@ -202,17 +202,21 @@ export class CallsService implements OnApplicationBootstrap, OnApplicationShutdo
     const clientMedia = input.sdp !== undefined;
     const codecs: CodecName[] = clientMedia ? offerCodecs(input.sdp!) : GATEWAY_CODECS;
     const sel = this.select(endpoints, input.media, codecs);
-    // The gateway's own leg is plain RTP: it terminates SIP calls; WebRTC networks need the client's SDP.
-    const usable = sel.routes.filter((r) => clientMedia || r.signalling === 'sip');
+    // The gateway's own leg is plain RTP: it terminates SIP calls; WebRTC networks need the client's SDP,
+    // and a WebRTC offer (DTLS-SRTP) cannot go to a plain-RTP SIP phone without a relay.
+    const plainOffer = clientMedia && offerIsPlainRtp(input.sdp!);
+    const carries = (r: RankedRoute): string | undefined =>
+      !clientMedia
+        ? r.signalling === 'sip'
+          ? undefined
+          : `${r.network}: the gateway terminates plain RTP only; send the client's SDP offer in sdp`
+        : r.signalling === 'sip' && !plainOffer
+          ? `${r.network}: a WebRTC offer cannot reach a plain-RTP SIP phone (no relay yet)`
+          : undefined;
+    const usable = sel.routes.filter((r) => carries(r) === undefined);
     const route = usable[0];
     if (!route) {
-      const rejected = [
-        ...sel.rejected,
-        ...sel.routes.map((r) => ({
-          ...r,
-          reason: `${r.network}: the gateway terminates plain RTP only; send the client's SDP offer in sdp`,
-        })),
-      ];
+      const rejected = [...sel.rejected, ...sel.routes.map((r) => ({ ...r, reason: carries(r) ?? '' }))];
       throw new ApiError(409, 'CONFLICT', 'no route can carry this call', {
         rejected: rejected.map((r) => ({ endpointId: r.endpointId, network: r.network, reason: r.reason })),
       });
@@ -515,6 +519,15 @@ function endEvent(signal: 'hangup' | 'reject', reason: string | undefined): Call
       return { type: 'error' };
     default:
       return signal === 'reject' ? { type: 'rejected' } : { type: 'hangup' };
+  }
+}
+
+/** Whether an SDP offer's audio is plain RTP (RTP/AVP), which a SIP phone can take. */
+function offerIsPlainRtp(sdp: string): boolean {
+  try {
+    return sdpTransform.parse(sdp).media?.find((m) => m.type === 'audio')?.protocol === 'RTP/AVP';
+  } catch {
+    return false;
   }
 }
 

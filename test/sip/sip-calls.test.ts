@@ -1,4 +1,5 @@
-import { CallsService } from '../../src/calls';
+import { CallsService, RtpMediaLeg } from '../../src/calls';
+import { ClientEventsService } from '../../src/events/client-events.service';
 import { sineSource, toneRatio } from '../../src/calls/media/goertzel';
 import { ADMIN_PASSWORD, Api, eventually, startTestGateway } from '../support/gateway';
 import { type BaresipPhone, startBaresip } from '../support/baresip';
@@ -208,6 +209,86 @@ describe('SIP calls through the gateway (kamailio + baresip)', () => {
     expect(toneRatio(Int16Array.from(heard.slice(4000, 8000)), 8000, 440)).toBeGreaterThan(0.5);
     await api.call('DELETE', `/api/v1/calls/${incoming.id}`);
     await manual.waitForEvent('CALL_CLOSED');
+  });
+
+  it("passes a client's plain-RTP SDP through: the client's own leg talks to baresip", async () => {
+    auto.events.length = 0;
+    const clientLeg = await RtpMediaLeg.open('127.0.0.1');
+    try {
+      const placed = await api.call('POST', '/api/v1/calls', {
+        contactId: contactOf.bob,
+        media: 'audio',
+        sdp: clientLeg.offer(['PCMU']),
+      });
+      expect(placed.status).toBe(201);
+      expect(placed.json.route.media).toBe('client');
+      expect(env.gw.app.get(CallsService).media(placed.json.id as string)).toBeUndefined();
+      await waitState(placed.json.id as string, 'connected', 'connected');
+      // The answer reaches the client in the call.state event, as a browser would get it.
+      const me = (await api.call('GET', '/api/v1/me')).json.id as string;
+      const answer = await eventually(async () => {
+        const { frames } = await env.gw.app.get(ClientEventsService).replay(me, '0');
+        const f = frames.find(
+          (x) =>
+            x.type === 'call.state' &&
+            (x.data as { id: string; sdp?: string }).id === placed.json.id &&
+            (x.data as { sdp?: string }).sdp,
+        );
+        return (f?.data as { sdp?: string } | undefined)?.sdp;
+      }, 'the answer in a call.state event');
+      clientLeg.applyAnswer(answer);
+      const heard: number[] = [];
+      clientLeg.onAudio((pcm) => heard.push(...pcm));
+      await eventually(async () => heard.length >= 8000, 'audio at the client leg');
+      expect(toneRatio(Int16Array.from(heard.slice(4000, 8000)), 8000, 440)).toBeGreaterThan(0.5);
+      await api.call('DELETE', `/api/v1/calls/${placed.json.id as string}`);
+      await auto.waitForEvent('CALL_CLOSED');
+    } finally {
+      clientLeg.close();
+    }
+  });
+
+  it('refuses a WebRTC offer for a SIP route, with the reason', async () => {
+    const webrtc =
+      'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nc=IN IP4 127.0.0.1\r\n' +
+      'm=audio 9 UDP/TLS/RTP/SAVPF 111 0\r\na=rtpmap:111 opus/48000/2\r\na=rtpmap:0 PCMU/8000\r\n';
+    const r = await api.call('POST', '/api/v1/calls', {
+      contactId: contactOf.bob,
+      media: 'audio',
+      sdp: webrtc,
+    });
+    expect(r.status).toBe(409);
+    expect(r.json.error.details.rejected[0].reason).toBe(
+      'sip: a WebRTC offer cannot reach a plain-RTP SIP phone (no relay yet)',
+    );
+  });
+
+  it('resolves glare: both sides call each other at once and exactly one call survives', async () => {
+    manual.events.length = 0;
+    const placed = await api.call('POST', '/api/v1/calls', { contactId: contactOf.carol, media: 'audio' });
+    const ours = placed.json.id as string;
+    await manual.waitForEvent('CALL_INCOMING');
+    await waitState(ours, 'ringing', 'our call ringing at carol');
+    await manual.command('dial', kamailio.uri('gw'));
+    // Either their invite was declined (ours survives, still ringing) or ours gave way to theirs,
+    // which the gateway answered.
+    const outcome = await eventually(async () => {
+      const calls = (await api.call('GET', '/api/v1/calls')).json as {
+        id: string;
+        direction: string;
+        state: string;
+        route: { replaces?: string };
+      }[];
+      const mine = calls.find((c) => c.id === ours)!;
+      const theirs = calls.find((c) => c.direction === 'incoming' && c.route.replaces === ours);
+      if (mine.state === 'ended' && theirs?.state === 'connected') return { winner: 'theirs', id: theirs.id };
+      if (mine.state === 'ringing' && manual.events.some((e) => e.type === 'CALL_CLOSED'))
+        return { winner: 'ours', id: ours };
+      return undefined;
+    }, 'glare resolved');
+    if (outcome.winner === 'theirs') expect((await callState(ours)).endReason).toBe('hangup');
+    await api.call('DELETE', `/api/v1/calls/${outcome.id}`);
+    expect((await callState(outcome.id)).state).toBe('ended');
   });
 
   async function endpointOf(user: string): Promise<string> {
