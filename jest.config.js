@@ -21,6 +21,8 @@ const shared = {
   transformIgnorePatterns: [`/node_modules/(?!(?:${esmOnly.join('|')})/)`],
   moduleNameMapper: { '^@switchboard/sdk$': '<rootDir>/src/sdk/index.ts' },
   testEnvironment: 'node',
+  // Scratch copies of the tree (.tmp/) and build output would be a second @switchboard/sdk to the module map.
+  modulePathIgnorePatterns: ['<rootDir>/.tmp/', '<rootDir>/dist/'],
 };
 module.exports = {
   // Real-server tests start processes; the default 5 s is too short for their hooks.
