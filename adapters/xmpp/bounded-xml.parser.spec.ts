@@ -55,6 +55,22 @@ describe('boundedParser', () => {
     expect(elements.map((e) => e.name)).toEqual(['presence']);
   });
 
+  it('refuses a DTD (an entity-expansion bomb), even split across writes, but not comments or CDATA', () => {
+    const bomb = run([
+      HEADER,
+      "<!DOCTYPE lolz [<!ENTITY lol 'lol'><!ENTITY lol2 '&lol;&lol;'>]>",
+      '<message><body>&lol2;</body></message>',
+    ]);
+    expect(bomb.errors.map((e) => (e as StanzaLimitError).code)).toEqual(['not_well_formed']);
+    expect(bomb.errors[0]?.message).toMatch(/DTD/);
+    const split = run([HEADER, '<presence/><', '!', 'ENTITY x SYSTEM "file:///etc/passwd">']);
+    expect(split.errors.map((e) => (e as StanzaLimitError).code)).toEqual(['not_well_formed']);
+    expect(split.elements.map((e) => e.name)).toEqual(['presence']);
+    const fine = run([HEADER, '<message><!-- c --><body><![CDATA[a<b]]></body></message>']);
+    expect(fine.errors).toEqual([]);
+    expect(fine.elements).toHaveLength(1);
+  });
+
   it('refuses nesting deeper than the limit', () => {
     const { errors } = run([HEADER, '<message>' + '<a>'.repeat(20) + '</a>'.repeat(20) + '</message>']);
     expect(errors.map((e) => (e as StanzaLimitError).code)).toEqual(['too_deep']);

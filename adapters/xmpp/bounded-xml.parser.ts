@@ -30,6 +30,8 @@ export function boundedParser(limits: ParserLimits): new () => xml.Parser {
     /** Text and attribute characters of the current stanza: exact, whatever the network's chunking. */
     private content = 0;
     private failed = false;
+    /** The end of the previous write, so that a `<!` split across writes is still seen. */
+    private tail = '';
 
     constructor() {
       super();
@@ -82,6 +84,19 @@ export function boundedParser(limits: ParserLimits): new () => xml.Parser {
 
     override write(data: string): void {
       if (this.failed) return;
+      // XMPP forbids DTDs (RFC 6120 §11.1). ltx skips `<!DOCTYPE …` as if it were a comment, silently
+      // swallowing the stanzas after it: refuse it, as every declaration (`<!ENTITY`, `<!ATTLIST` …).
+      const scan = this.tail + data;
+      this.tail = scan.slice(-2);
+      if (/<!(?!--|\[CDATA\[)[A-Za-z]/.test(scan)) {
+        this.fail(
+          new StanzaLimitError(
+            'the server sent a DTD or an entity declaration, which XMPP forbids (restricted XML)',
+            'not_well_formed',
+          ),
+        );
+        return;
+      }
       this.bytes += data.length;
       try {
         super.write(data);
