@@ -29,8 +29,8 @@ describe('access control', () => {
   let alice: Api;
   let bob: Api;
   let ops: Op[];
-  /** B's ids, by what they name. */
-  const b = { account: '', contact: '', endpoint: '', conversation: '', message: '' };
+  /** B's ids, by what they name (`bridge` only when the gateway has bridges). */
+  const b = { account: '', contact: '', endpoint: '', conversation: '', message: '', bridge: '' };
   /** A's own ids, for routes that take one of A's ids in the path and one of B's in the body. */
   const a = { account: '', contact: '', conversation: '', message: '' };
 
@@ -82,6 +82,15 @@ describe('access control', () => {
       ['bob', PASSWORD_B],
     ])
       expect((await admin.call('POST', '/api/v1/users', { username, password })).status).toBe(201);
+    const doc = await anon.call('GET', '/api/docs-json');
+    expect(doc.status).toBe(200);
+    ops = [];
+    for (const [p, item] of Object.entries(doc.json.paths as Record<string, Record<string, unknown>>)) {
+      if (!p.startsWith('/api/v1/')) continue;
+      for (const method of Object.keys(item))
+        if (['get', 'post', 'put', 'patch', 'delete'].includes(method))
+          ops.push({ method: method.toUpperCase(), path: p });
+    }
     alice = await anon.login('alice', PASSWORD_A);
     bob = await anon.login('bob', PASSWORD_B);
     // Each user has two accounts on a network of their own, so each sees the other account as a contact.
@@ -91,15 +100,17 @@ describe('access control', () => {
     await account(bob, 'net-b', 'bob2', SECRET_B);
     Object.assign(a, await fixture(alice, a.account, 'alice2'));
     Object.assign(b, await fixture(bob, b.account, 'bob2'));
-
-    const doc = await anon.call('GET', '/api/docs-json');
-    expect(doc.status).toBe(200);
-    ops = [];
-    for (const [p, item] of Object.entries(doc.json.paths as Record<string, Record<string, unknown>>)) {
-      if (!p.startsWith('/api/v1/')) continue;
-      for (const method of Object.keys(item))
-        if (['get', 'post', 'put', 'patch', 'delete'].includes(method))
-          ops.push({ method: method.toUpperCase(), path: p });
+    if (ops.some((o) => o.method === 'POST' && o.path === '/api/v1/bridges')) {
+      const second = await bob.call('POST', '/api/v1/conversations', {
+        accountId: b.account,
+        address: '#two',
+      });
+      expect(second.status).toBe(201);
+      const bridge = await bob.call('POST', '/api/v1/bridges', {
+        conversations: [b.conversation, second.json.id as string],
+      });
+      expect(bridge.status).toBe(201);
+      b.bridge = bridge.json.id as string;
     }
   });
 
@@ -169,6 +180,7 @@ describe('access control', () => {
       'POST /api/v1/accounts/{id}/contacts': { address: 'someone' },
       // B's contact in the path, A's own in the body (merging a contact with itself is a 400 of its own).
       'POST /api/v1/contacts/{id}/merge': { otherId: a.contact },
+      'POST /api/v1/contacts/{id}/not-same': { otherId: a.contact },
       'POST /api/v1/contacts/{id}/split': { endpointId: ids.endpoint },
       'POST /api/v1/conversations/{id}/messages': { text: 'sent as someone else' },
       'PATCH /api/v1/conversations/{id}/messages/{mid}': { text: 'edited by someone else' },
@@ -184,6 +196,7 @@ describe('access control', () => {
         contacts: ids.contact,
         conversations: ids.conversation,
         messages: ids.message,
+        bridges: ids.bridge || randomUUID(),
       };
       return { id: byKind[kind] ?? randomUUID(), mid: ids.message };
     };
@@ -193,6 +206,7 @@ describe('access control', () => {
       endpoint: randomUUID(),
       conversation: randomUUID(),
       message: randomUUID(),
+      bridge: randomUUID(),
     });
 
     it("answers every route with B's ids exactly as with ids that do not exist (404 for a valid request)", async () => {
@@ -237,6 +251,23 @@ describe('access control', () => {
       const [toB, toNobody] = [await reply(b.message), await reply(randomUUID())];
       expect(toB.status).toBe(toNobody.status);
       expect(toB.json.error.message).toBe(toNobody.json.error.message);
+      // Call B's contact or B's endpoint (through B's account): not found, as for ids that do not exist.
+      if (ops.some((o) => o.method === 'POST' && o.path === '/api/v1/calls'))
+        for (const body of [
+          { contactId: b.contact, media: 'audio' },
+          { endpointId: b.endpoint, media: 'audio' },
+        ]) {
+          const r = await alice.call('POST', '/api/v1/calls', body);
+          expect({ body, status: r.status }).toEqual({ body, status: 404 });
+        }
+      // Bridge A's conversation with B's.
+      if (ops.some((o) => o.method === 'POST' && o.path === '/api/v1/bridges')) {
+        const r = await alice.call('POST', '/api/v1/bridges', {
+          conversations: [a.conversation, b.conversation],
+        });
+        expect(r.status).toBe(404);
+        expect((await bob.call('GET', `/api/v1/bridges/${b.bridge}`)).status).toBe(200);
+      }
       // Merge A's contact with B's, split B's endpoint off A's contact.
       const merge = await alice.call('POST', `/api/v1/contacts/${a.contact}/merge`, { otherId: b.contact });
       expect(merge.status).toBe(404);
@@ -249,14 +280,19 @@ describe('access control', () => {
 
     it("never lists B's data, and B's data is unchanged by A's attempts", async () => {
       const dumps = await Promise.all(
-        ['/api/v1/accounts', '/api/v1/contacts', '/api/v1/contacts/suggestions', '/api/v1/conversations'].map(
-          async (p) => (await alice.call('GET', p)).text,
-        ),
+        [
+          '/api/v1/accounts',
+          '/api/v1/contacts',
+          '/api/v1/contacts/suggestions',
+          '/api/v1/conversations',
+          '/api/v1/bridges',
+          '/api/v1/calls',
+        ].map(async (p) => (await alice.call('GET', p)).text),
       );
       const found = await alice.call('GET', '/api/v1/messages/search?q=private');
       expect(found.status).toBe(200);
       for (const text of [...dumps, found.text])
-        for (const id of Object.values(b)) expect(text).not.toContain(id);
+        for (const id of Object.values(b)) if (id) expect(text).not.toContain(id);
       expect((found.json as { id: string }[]).map((m) => m.id)).toEqual([a.message]);
 
       expect((await bob.call('GET', `/api/v1/accounts/${b.account}`)).status).toBe(200);
