@@ -8,6 +8,8 @@ import { AdaptersController } from './api/adapters/adapters.controller';
 import { AuthController } from './api/auth/auth.controller';
 import { AuthGuard } from './api/auth/auth.guard';
 import { AuthService } from './api/auth/auth.service';
+import { BridgesController } from './api/bridges/bridges.controller';
+import { BridgesService } from './bridges/bridges.service';
 import { CALLS_MODULE } from './calls';
 import { ConversationsController } from './api/conversations/conversations.controller';
 import { ContactsController } from './api/contacts/contacts.controller';
@@ -52,6 +54,7 @@ export class AppModule {
         ConversationsController,
         ContactsController,
         SearchController,
+        BridgesController,
         ...CALLS_MODULE.controllers,
       ],
       providers: [
@@ -72,6 +75,7 @@ export class AppModule {
         ConversationsService,
         RosterService,
         SearchService,
+        BridgesService,
         EventsGateway,
         ...CALLS_MODULE.providers,
       ],

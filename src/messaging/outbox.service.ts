@@ -21,16 +21,9 @@ import { Account, Conversation, Message, MessageRemoteId } from '../storage/enti
 import { insertRow } from '../common/db';
 import { CONFIG, DATA_SOURCE, LOGGER, QUEUE } from '../tokens';
 import { messageView } from './message.view';
-import { OUTBOX_QUEUE } from './queues';
+import { BridgesService, type RelayWork } from '../bridges/bridges.service';
+import { OUTBOX_QUEUE, editJob, redactJob, sendJob, type OutboxJob } from './outbox.jobs';
 import { newMessageId } from './message-id';
-
-/** One outbox job: send a message, or carry the user's edit or deletion of it to the network. */
-interface OutboxJob {
-  messageId: string;
-  op?: 'send' | 'edit' | 'redact';
-  /** For edits: the text of this edit (later edits are jobs of their own). */
-  text?: string;
-}
 
 /** A send that waits in the outbox for its account: writes while disconnected are queued, never dropped. */
 class AccountNotConnected extends Error {}
@@ -50,6 +43,7 @@ export class OutboxService implements OnApplicationBootstrap {
     private readonly accounts: AccountsService,
     private readonly events: ClientEventsService,
     private readonly metrics: MetricsService,
+    private readonly bridges: BridgesService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -71,13 +65,7 @@ export class OutboxService implements OnApplicationBootstrap {
   }
 
   private enqueue(messageId: string, conversationId: string) {
-    return this.queue.enqueue<OutboxJob>(OUTBOX_QUEUE, {
-      id: `send:${messageId}`,
-      group: conversationId,
-      data: { messageId },
-      // Retryable failures (disconnected, rate limited) keep trying with capped backoff: about a week.
-      maxAttempts: 10_000,
-    });
+    return this.queue.enqueue<OutboxJob>(OUTBOX_QUEUE, sendJob(messageId, conversationId));
   }
 
   async submit(
@@ -118,8 +106,13 @@ export class OutboxService implements OnApplicationBootstrap {
       transactionId: randomUUID(),
       origin: null,
     });
+    // In a bridged conversation the user's message is relayed too: its copies are written with it.
+    let relays: RelayWork | undefined;
     try {
-      await insertRow(this.ds.manager, Message, msg);
+      relays = await this.ds.transaction(async (m) => {
+        await insertRow(m, Message, msg);
+        return this.bridges.relayNew(m, msg);
+      });
     } catch (err) {
       // Two requests with one clientId raced: the first one's message is the answer.
       if (input.clientId) {
@@ -138,6 +131,13 @@ export class OutboxService implements OnApplicationBootstrap {
       throw ApiError.unavailable('the message queue is unavailable; try again shortly');
     }
     await this.events.publish(ownerId, 'message.status', { id: msg.id, conversationId, status: 'queued' });
+    // Copies whose jobs fail to enqueue here stay `queued`: the outbox sweep sends them.
+    if (relays)
+      await this.bridges
+        .dispatch(relays, 'message.received')
+        .catch((err: unknown) =>
+          this.logger.warn('relay enqueue failed; the sweep will send the copies', { err: String(err) }),
+        );
     return { id: msg.id, status: msg.status };
   }
 
@@ -184,12 +184,7 @@ export class OutboxService implements OnApplicationBootstrap {
     await this.ds.getRepository(Message).update({ id: msg.id }, { text, html: null, editedAt });
     // A message still queued goes out with the new text; one already sent gets an edit of its own.
     if (msg.status !== 'queued')
-      await this.queue.enqueue<OutboxJob>(OUTBOX_QUEUE, {
-        id: `edit:${msg.id}:${editedAt}`,
-        group: conversationId,
-        data: { messageId: msg.id, op: 'edit', text },
-        maxAttempts: 10_000,
-      });
+      await this.queue.enqueue<OutboxJob>(OUTBOX_QUEUE, editJob(msg.id, conversationId, text, editedAt));
     const view = messageView({ ...msg, text, html: null, editedAt });
     await this.events.publish(ownerId, 'message.updated', view);
     return view;
@@ -199,12 +194,7 @@ export class OutboxService implements OnApplicationBootstrap {
     const msg = await this.ownMessage(ownerId, conversationId, messageId);
     await this.ds.getRepository(Message).update({ id: msg.id }, { deleted: true, text: '', html: null });
     if (msg.status !== 'queued')
-      await this.queue.enqueue<OutboxJob>(OUTBOX_QUEUE, {
-        id: `redact:${msg.id}`,
-        group: conversationId,
-        data: { messageId: msg.id, op: 'redact' },
-        maxAttempts: 10_000,
-      });
+      await this.queue.enqueue<OutboxJob>(OUTBOX_QUEUE, redactJob(msg.id, conversationId));
     await this.events.publish(
       ownerId,
       'message.updated',
@@ -250,9 +240,17 @@ export class OutboxService implements OnApplicationBootstrap {
     const client = await this.connectedClient(where.conv.accountId);
     if (!client)
       throw new AccountNotConnected(`account ${where.conv.accountId} is not connected; the deletion waits`);
-    // A network that cannot delete keeps the message; the gateway's copy is deleted either way.
+    // A network that cannot delete keeps the message; the gateway's copy is deleted either way. A bridge's
+    // copy gets a readable note there instead, so the people on that network know it was taken back.
     if (isRedactCapable(client))
       await client.redactMessage(RemoteRoomId(where.conv.remoteId), where.remoteId);
+    else if (where.msg.origin)
+      await client.send({
+        roomId: RemoteRoomId(where.conv.remoteId),
+        transactionId: TransactionId(`redact:${messageId}`),
+        kind: 'text',
+        text: `* ${typeof where.msg.origin.nick === 'string' ? where.msg.origin.nick : where.msg.senderName} deleted a message`,
+      });
   }
 
   /** The outbox worker: send one message through its account's client. Idempotent by message id. */

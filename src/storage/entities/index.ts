@@ -11,6 +11,7 @@ import { Message } from './message.entity';
 import { MessageRemoteId } from './message-remote-id.entity';
 import { Person } from './person.entity';
 import { PersonLinkDecision } from './person-link-decision.entity';
+import { RelayLink } from './relay-link.entity';
 import { User } from './user.entity';
 
 export * from './account.entity';
@@ -26,6 +27,7 @@ export * from './message.entity';
 export * from './message-remote-id.entity';
 export * from './person.entity';
 export * from './person-link-decision.entity';
+export * from './relay-link.entity';
 export * from './user.entity';
 
 /** Every entity, for the DataSource. */
@@ -42,6 +44,7 @@ export const ENTITIES = [
   MessageRemoteId,
   Bridge,
   BridgeMember,
+  RelayLink,
   Call,
   ClientEvent,
 ] as const;

@@ -1,0 +1,362 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { DataSource, In, type EntityManager } from 'typeorm';
+import { z } from 'zod';
+import { ApiError } from '../api/api-error';
+import type { AuthUser } from '../api/auth/auth.service';
+import { insertRow } from '../common/db';
+import { iso } from '../common/time';
+import type { Logger } from '../common/logger';
+import { bridgeProblems } from '../core/bridge-rules';
+import { renderRelay } from '../core/bridge-format';
+import type { ConversationId } from '../core/ids';
+import { ClientEventsService } from '../events/client-events.service';
+import { messageView } from '../messaging/message.view';
+import { newMessageId } from '../messaging/message-id';
+import {
+  OUTBOX_QUEUE,
+  editJob,
+  redactJob,
+  sendJob,
+  type OutboxJob,
+  type OutboxJobSpec,
+} from '../messaging/outbox.jobs';
+import type { QueuePort } from '../queue';
+import {
+  Account,
+  Bridge,
+  BridgeMember,
+  Conversation,
+  Message,
+  RelayLink,
+  type BridgeSource,
+  type MessageOrigin,
+} from '../storage/entities';
+import { DATA_SOURCE, LOGGER, QUEUE } from '../tokens';
+
+/** Bridge options (API body and config file alike). */
+export const bridgeOptionsSchema = z.strictObject({
+  /** Relay text per target network (adapter id) or `default`; placeholders {nick} {text} {network} {bridge}. */
+  templates: z.record(z.string().min(1).max(64), z.string().min(1).max(200)).optional(),
+  /** Post relays as notices (Matrix m.notice, IRC NOTICE): bots and clients treat them as not-human. */
+  notice: z.boolean().optional(),
+});
+export type BridgeOptions = z.infer<typeof bridgeOptionsSchema>;
+
+export interface BridgeView {
+  id: string;
+  name?: string;
+  conversations: string[];
+  options: BridgeOptions;
+  source: BridgeSource;
+  createdAt: string;
+}
+
+/** What a relay left to do once its transaction committed: outbox jobs, and copies to show clients. */
+export interface RelayWork {
+  jobs: OutboxJobSpec[];
+  copies: Message[];
+}
+
+const NO_WORK: RelayWork = { jobs: [], copies: [] };
+
+/**
+ * Bridges: conversations on different networks whose messages are relayed to each other through the
+ * user's account in each. A copy is written in the same transaction as the message it copies (so a crash
+ * can lose neither one without the other), marked with its origin and linked in `relay_links`; copies are
+ * never relayed again (loops are impossible), and the network's echo of a copy is recognised by its
+ * transaction id, never by its text. Edits and deletions follow the links to every copy.
+ */
+@Injectable()
+export class BridgesService {
+  constructor(
+    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    @Inject(QUEUE) private readonly queue: QueuePort,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly events: ClientEventsService,
+  ) {}
+
+  // ---- the API ----
+
+  async create(
+    user: AuthUser,
+    input: { conversations: string[]; name?: string; options?: unknown },
+    source: BridgeSource = 'api',
+  ): Promise<BridgeView> {
+    const [problem] = bridgeProblems(input.conversations as ConversationId[]);
+    if (problem) throw ApiError.validation(problem.message, [{ field: 'conversations' }]);
+    const parsed = bridgeOptionsSchema.safeParse(input.options ?? {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const field = ['options', ...(issue?.path ?? [])].join('.');
+      throw ApiError.validation(`${field}: ${issue?.message ?? 'invalid'}`, [{ field }]);
+    }
+    const convs = await this.ds
+      .getRepository(Conversation)
+      .find({ where: { id: In(input.conversations), ownerId: user.id } });
+    // Another user's conversation is reported like a missing one: ids do not leak.
+    if (convs.length !== new Set(input.conversations).size) throw ApiError.notFound('conversation');
+    const bridge: Bridge = {
+      id: randomUUID(),
+      ownerId: user.id,
+      name: input.name ?? null,
+      options: parsed.data,
+      source,
+      createdAt: Date.now(),
+    };
+    await this.ds.transaction(async (m) => {
+      await insertRow(m, Bridge, bridge);
+      for (const conversationId of input.conversations)
+        await insertRow(m, BridgeMember, { bridgeId: bridge.id, conversationId });
+    });
+    const view = this.view(bridge, input.conversations);
+    await this.events.publish(user.id, 'bridge.updated', view);
+    this.logger.info('bridge created', {
+      bridge: bridge.id,
+      conversations: input.conversations.length,
+      source,
+    });
+    return view;
+  }
+
+  async list(user: AuthUser): Promise<BridgeView[]> {
+    const bridges = await this.ds
+      .getRepository(Bridge)
+      .find({ where: { ownerId: user.id }, order: { createdAt: 'ASC' } });
+    const members = bridges.length
+      ? await this.ds.getRepository(BridgeMember).find({ where: { bridgeId: In(bridges.map((b) => b.id)) } })
+      : [];
+    return bridges.map((b) =>
+      this.view(
+        b,
+        members.filter((x) => x.bridgeId === b.id).map((x) => x.conversationId),
+      ),
+    );
+  }
+
+  /** The user's bridge; an admin may reach anyone's (to change or remove it). */
+  private async reachable(user: AuthUser, id: string): Promise<Bridge> {
+    const bridge = await this.ds.getRepository(Bridge).findOne({ where: { id } });
+    if (!bridge || (bridge.ownerId !== user.id && !user.isAdmin)) throw ApiError.notFound('bridge');
+    return bridge;
+  }
+
+  async get(user: AuthUser, id: string): Promise<BridgeView> {
+    const bridge = await this.reachable(user, id);
+    const members = await this.ds.getRepository(BridgeMember).find({ where: { bridgeId: id } });
+    return this.view(
+      bridge,
+      members.map((x) => x.conversationId),
+    );
+  }
+
+  async remove(user: AuthUser, id: string): Promise<void> {
+    const bridge = await this.reachable(user, id);
+    await this.ds.getRepository(Bridge).delete({ id });
+    await this.events.publish(bridge.ownerId, 'bridge.updated', { id, removed: true });
+  }
+
+  private view(b: Bridge, conversations: string[]): BridgeView {
+    return {
+      id: b.id,
+      ...(b.name ? { name: b.name } : {}),
+      conversations,
+      options: b.options,
+      source: b.source,
+      createdAt: iso(b.createdAt),
+    };
+  }
+
+  // ---- relaying (called inside the transaction that stored the message) ----
+
+  /**
+   * Writes the copies of a new message into every conversation its conversation is bridged to. `origin`
+   * messages (copies) are never relayed; neither are the user's own messages that come back from a network
+   * without a matching transaction (they may be our own relay that a network echoed without its id).
+   */
+  async relayNew(m: EntityManager, msg: Message, opts: { backfill?: boolean } = {}): Promise<RelayWork> {
+    if (msg.origin || msg.deleted) return NO_WORK;
+    const memberships = await m.find(BridgeMember, { where: { conversationId: msg.conversationId } });
+    if (memberships.length === 0) return NO_WORK;
+    const bridges = await m.find(Bridge, { where: { id: In(memberships.map((x) => x.bridgeId)) } });
+    const members = await m.find(BridgeMember, { where: { bridgeId: In(bridges.map((b) => b.id)) } });
+    const convIds = [...new Set(members.map((x) => x.conversationId))];
+    const convs = await m.find(Conversation, { where: { id: In(convIds) } });
+    const accounts = await m.find(Account, {
+      where: { id: In([...new Set(convs.map((c) => c.accountId))]) },
+      select: { id: true, adapterId: true },
+    });
+    const networkOf = (convId: string) => {
+      const c = convs.find((x) => x.id === convId);
+      return accounts.find((a) => a.id === c?.accountId)?.adapterId ?? 'unknown';
+    };
+    const sourceNetwork = networkOf(msg.conversationId);
+    const work: RelayWork = { jobs: [], copies: [] };
+    const done = new Set<string>([msg.conversationId]);
+    // Bridges in creation order; a target reached through two bridges gets one copy (the first bridge's).
+    for (const bridge of bridges.sort((a, b) => a.createdAt - b.createdAt)) {
+      if (bridge.ownerId !== msg.ownerId) continue;
+      // Replayed history from before the bridge existed is not the bridge's to relay.
+      if (opts.backfill && msg.sentAt < bridge.createdAt) continue;
+      const options = bridge.options as BridgeOptions;
+      for (const member of members.filter((x) => x.bridgeId === bridge.id)) {
+        if (done.has(member.conversationId)) continue;
+        done.add(member.conversationId);
+        const target = networkOf(member.conversationId);
+        const rendered = renderRelay(
+          {
+            nick: msg.senderName,
+            text: msg.text,
+            html: msg.html,
+            kind: msg.kind,
+            network: sourceNetwork,
+            bridgeName: bridge.name,
+            attachments: msg.attachments,
+          },
+          target,
+          options.templates,
+        );
+        const origin: MessageOrigin = {
+          bridgeId: bridge.id,
+          conversationId: msg.conversationId,
+          messageId: msg.id,
+          nick: msg.senderName,
+        };
+        const copy = m.create(Message, {
+          id: newMessageId(),
+          ownerId: msg.ownerId,
+          conversationId: member.conversationId,
+          senderEndpointId: null,
+          senderName: msg.senderName,
+          self: true,
+          kind: options.notice ? 'notice' : 'text',
+          text: rendered.text,
+          html: rendered.html ?? null,
+          replyToId: msg.replyToId ? await this.copyIn(m, msg.replyToId, member.conversationId) : null,
+          editedAt: null,
+          deleted: false,
+          attachments: null,
+          sentAt: Date.now(),
+          status: 'queued',
+          failReason: null,
+          clientId: null,
+          transactionId: randomUUID(),
+          origin,
+        });
+        await insertRow(m, Message, copy);
+        await insertRow(m, RelayLink, {
+          id: randomUUID(),
+          ownerId: msg.ownerId,
+          bridgeId: bridge.id,
+          sourceMessageId: msg.id,
+          copyMessageId: copy.id,
+          targetConversationId: member.conversationId,
+          createdAt: Date.now(),
+        });
+        work.copies.push(copy);
+        work.jobs.push(sendJob(copy.id, member.conversationId));
+      }
+    }
+    return work;
+  }
+
+  /**
+   * The message `messageId` as seen in `conversationId`: itself when it is there, else its copy there, or
+   * the copy of its original when it is itself a copy (a reply to a relayed message maps to the original).
+   */
+  private async copyIn(m: EntityManager, messageId: string, conversationId: string): Promise<string | null> {
+    const msg = await m.findOne(Message, {
+      where: { id: messageId },
+      select: { id: true, conversationId: true },
+    });
+    if (!msg) return null;
+    if (msg.conversationId === conversationId) return msg.id;
+    const link = await m.findOne(RelayLink, { where: { copyMessageId: messageId } });
+    const original = link?.sourceMessageId ?? messageId;
+    const orig = await m.findOne(Message, {
+      where: { id: original },
+      select: { id: true, conversationId: true },
+    });
+    if (orig?.conversationId === conversationId) return orig.id;
+    const copy = await m.findOne(RelayLink, {
+      where: { sourceMessageId: original, targetConversationId: conversationId },
+    });
+    return copy?.copyMessageId ?? null;
+  }
+
+  /** An edit of a relayed message: each copy gets the new text, and the network an edit (or its fallback). */
+  async relayEdit(m: EntityManager, source: Message): Promise<RelayWork> {
+    const links = await m.find(RelayLink, { where: { sourceMessageId: source.id } });
+    const work: RelayWork = { jobs: [], copies: [] };
+    for (const link of links) {
+      const copy = await m.findOne(Message, { where: { id: link.copyMessageId } });
+      const bridge = await m.findOne(Bridge, { where: { id: link.bridgeId } });
+      if (!copy || copy.deleted) continue;
+      const conv = await m.findOne(Conversation, { where: { id: copy.conversationId } });
+      const account = conv ? await m.findOne(Account, { where: { id: conv.accountId } }) : null;
+      const sourceConv = await m.findOne(Conversation, { where: { id: source.conversationId } });
+      const sourceAccount = sourceConv
+        ? await m.findOne(Account, { where: { id: sourceConv.accountId } })
+        : null;
+      const rendered = renderRelay(
+        {
+          nick: source.senderName,
+          text: source.text,
+          html: source.html,
+          kind: source.kind,
+          network: sourceAccount?.adapterId ?? 'unknown',
+          bridgeName: bridge?.name ?? null,
+          attachments: source.attachments,
+        },
+        account?.adapterId ?? 'unknown',
+        (bridge?.options as BridgeOptions | undefined)?.templates,
+      );
+      const editedAt = source.editedAt ?? Date.now();
+      await m.update(
+        Message,
+        { id: copy.id },
+        { text: rendered.text, html: rendered.html ?? null, editedAt },
+      );
+      const updated = { ...copy, text: rendered.text, html: rendered.html ?? null, editedAt };
+      work.copies.push(updated);
+      // A copy still queued goes out with the new text; one already sent gets an edit of its own.
+      if (copy.status !== 'queued')
+        work.jobs.push(editJob(copy.id, copy.conversationId, rendered.text, editedAt));
+    }
+    return work;
+  }
+
+  /** A deletion of a relayed message: each copy is deleted, natively where the network can. */
+  async relayRedact(m: EntityManager, source: Message): Promise<RelayWork> {
+    const links = await m.find(RelayLink, { where: { sourceMessageId: source.id } });
+    const work: RelayWork = { jobs: [], copies: [] };
+    for (const link of links) {
+      const copy = await m.findOne(Message, { where: { id: link.copyMessageId } });
+      if (!copy || copy.deleted) continue;
+      await m.update(Message, { id: copy.id }, { deleted: true, text: '', html: null });
+      work.copies.push({ ...copy, deleted: true, text: '', html: null });
+      if (copy.status !== 'queued') work.jobs.push(redactJob(copy.id, copy.conversationId));
+    }
+    return work;
+  }
+
+  /**
+   * After the commit: the outbox jobs (dedupe by id makes a repeat harmless) and the copies shown to the
+   * user's clients. Copies whose jobs are lost to a crash here are still `queued`: the outbox sweep sends them.
+   */
+  async dispatch(work: RelayWork, event: 'message.received' | 'message.updated'): Promise<void> {
+    if (work.jobs.length) await this.queue.enqueueMany<OutboxJob>(OUTBOX_QUEUE, work.jobs);
+    for (const copy of work.copies) await this.events.publish(copy.ownerId, event, messageView(copy));
+  }
+
+  /** The copies of `messageId` still waiting to be sent, as jobs: for a redelivered ingest job. */
+  async pendingCopies(m: EntityManager, messageId: string): Promise<RelayWork> {
+    const links = await m.find(RelayLink, { where: { sourceMessageId: messageId } });
+    if (!links.length) return NO_WORK;
+    const queued = await m.find(Message, {
+      where: { id: In(links.map((l) => l.copyMessageId)), status: 'queued' },
+      select: { id: true, conversationId: true },
+    });
+    return { jobs: queued.map((c) => sendJob(c.id, c.conversationId)), copies: [] };
+  }
+}

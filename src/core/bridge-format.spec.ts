@@ -1,0 +1,55 @@
+import { DEFAULT_RELAY_TEMPLATES, renderRelay, type RelaySource } from './bridge-format';
+
+const src = (o: Partial<RelaySource> = {}): RelaySource => ({
+  nick: 'alice',
+  text: 'hello',
+  kind: 'text',
+  network: 'matrix',
+  ...o,
+});
+
+describe('renderRelay', () => {
+  it.each([
+    ['irc', src(), { text: '<alice> hello' }],
+    ['xmpp', src(), { text: 'alice: hello', html: '<strong>alice</strong>: hello' }],
+    ['matrix', src({ network: 'irc' }), { text: 'alice: hello', html: '<strong>alice</strong>: hello' }],
+    ['irc', src({ kind: 'emote', text: 'waves' }), { text: '* alice waves' }],
+    [
+      'matrix',
+      src({ kind: 'emote', text: 'waves' }),
+      { text: '* alice waves', html: '* <strong>alice</strong> waves' },
+    ],
+  ])('to %s: %j', (target, source, expected) => {
+    expect(renderRelay(source, target)).toEqual(expected);
+  });
+
+  it('keeps the source formatting for HTML networks and escapes the name and plain text', () => {
+    expect(renderRelay(src({ nick: '<b>x</b>', text: 'a < b', html: null }), 'matrix')).toEqual({
+      text: '<b>x</b>: a < b',
+      html: '<strong>&lt;b&gt;x&lt;/b&gt;</strong>: a &lt; b',
+    });
+    expect(renderRelay(src({ text: 'bold', html: '<b>bold</b>' }), 'xmpp').html).toBe(
+      '<strong>alice</strong>: <b>bold</b>',
+    );
+  });
+
+  it('uses per-network templates, then the default one, with every placeholder', () => {
+    const t = { irc: '[{network}] {nick}: {text}', default: '{bridge} | {nick} says {text}' };
+    expect(renderRelay(src({ bridgeName: 'proj' }), 'irc', t).text).toBe('[matrix] alice: hello');
+    expect(renderRelay(src({ bridgeName: 'proj' }), 'xmpp', t)).toEqual({
+      text: 'proj | alice says hello',
+      html: 'proj | <strong>alice</strong> says hello',
+    });
+    // A nick that looks like a placeholder is not expanded again.
+    expect(renderRelay(src({ nick: '{text}' }), 'irc').text).toBe('<{text}> hello');
+    expect(DEFAULT_RELAY_TEMPLATES.irc).toBe('<{nick}> {text}');
+  });
+
+  it('appends attachment links (never fetched by the gateway) to the text and as links in HTML', () => {
+    const a = src({ text: 'look', attachments: [{ name: 'cat.png', url: 'https://hs.example/cat.png' }] });
+    expect(renderRelay(a, 'irc').text).toBe('<alice> look https://hs.example/cat.png');
+    expect(renderRelay(a, 'matrix').html).toBe(
+      '<strong>alice</strong>: look <a href="https://hs.example/cat.png">https://hs.example/cat.png</a>',
+    );
+  });
+});

@@ -1,0 +1,80 @@
+import { escapeHtml } from '../sdk/formatting';
+
+/**
+ * How a bridge writes a relayed message on each target network. Placeholders: `{nick}` (the sender's
+ * display name), `{text}` (the message), `{network}` (the network it came from), `{bridge}` (the bridge's
+ * name). Keys are adapter ids; `default` is for every other network.
+ */
+export interface RelayTemplates {
+  [network: string]: string | undefined;
+  default?: string;
+}
+
+/** IRC gets the `<nick> text` its users know; elsewhere the display name is a prefix. */
+export const DEFAULT_RELAY_TEMPLATES: Readonly<RelayTemplates> = {
+  irc: '<{nick}> {text}',
+  default: '{nick}: {text}',
+};
+
+/** Networks whose messages carry no formatting markup: the relay is plain text there. */
+const PLAIN_NETWORKS = new Set(['irc', 'sip']);
+
+export interface RelaySource {
+  nick: string;
+  text: string;
+  /** The source message's sanitised HTML, when it had formatting. */
+  html?: string | null;
+  kind: 'text' | 'notice' | 'emote';
+  /** Adapter id of the network it was said on. */
+  network: string;
+  bridgeName?: string | null;
+  attachments?: readonly { name: string; url: string }[] | null;
+  /** The copy replaces an earlier one (an edit on a network without native edits). */
+  correction?: boolean;
+}
+
+export interface RelayText {
+  text: string;
+  /** HTML for networks that render it (the sender's name in bold), absent for plain networks. */
+  html?: string;
+}
+
+function fill(template: string, values: Record<string, string>): string {
+  return template.replace(/\{(nick|text|network|bridge)\}/g, (_, k: string) => values[k] ?? '');
+}
+
+/** The relayed copy's text (and HTML) for a target network. Pure, so every rule is table-tested. */
+export function renderRelay(
+  source: RelaySource,
+  targetNetwork: string,
+  templates: RelayTemplates = {},
+): RelayText {
+  const template =
+    templates[targetNetwork] ??
+    DEFAULT_RELAY_TEMPLATES[targetNetwork] ??
+    templates.default ??
+    DEFAULT_RELAY_TEMPLATES.default!;
+  const links = (source.attachments ?? []).map((a) => a.url).filter((u) => u.length > 0);
+  const body = [source.text, ...links].filter((s) => s.length > 0).join(' ');
+  // An action reads "* nick waves" everywhere; the template is for speech.
+  const values = { nick: source.nick, text: body, network: source.network, bridge: source.bridgeName ?? '' };
+  const text = source.kind === 'emote' ? `* ${source.nick} ${body}` : fill(template, values);
+  if (PLAIN_NETWORKS.has(targetNetwork)) return { text };
+  const htmlBody = [
+    source.html ?? escapeHtml(source.text),
+    ...links.map((u) => `<a href="${escapeHtml(u)}">${escapeHtml(u)}</a>`),
+  ]
+    .filter((s) => s.length > 0)
+    .join(' ');
+  const nickHtml = `<strong>${escapeHtml(source.nick)}</strong>`;
+  const html =
+    source.kind === 'emote'
+      ? `* ${nickHtml} ${htmlBody}`
+      : fill(escapeHtml(template).replace('{nick}', '\u0000N\u0000'), {
+          nick: '',
+          text: htmlBody,
+          network: escapeHtml(source.network),
+          bridge: escapeHtml(source.bridgeName ?? ''),
+        }).replace('\u0000N\u0000', nickHtml);
+  return { text, html };
+}
