@@ -16,7 +16,9 @@ export class AuthController {
   @HttpCode(200)
   @ApiOkResponse({ type: LoginResponseDto })
   async login(@Body() body: LoginDto, @Req() req: Request): Promise<LoginResponseDto> {
-    return this.auth.login(body.username, body.password, req.socket.remoteAddress ?? 'unknown');
+    // req.ip is the client's address as `server.trustProxy` allows (X-Forwarded-For from a trusted proxy
+    // only); the socket's address would be the proxy's, shared by every user behind it.
+    return this.auth.login(body.username, body.password, req.ip ?? req.socket.remoteAddress ?? 'unknown');
   }
 
   @Post('auth/logout')
