@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fakeHub } from '../fixtures/fake-adapter';
 import { ADMIN_PASSWORD, Api, eventually, startTestGateway } from '../support/gateway';
+import { freePort } from '../support/ports';
 
 /**
  * Who may touch what, through a real gateway (embedded mode, the fake adapter):
@@ -366,6 +367,46 @@ describe('access control', () => {
       ).toBe(200);
       // Tokens issued before keep working.
       expect((await alice.call('GET', '/api/v1/me')).status).toBe(200);
+      // A forged X-Forwarded-For does not buy fresh attempts (no proxy is trusted by default).
+      const forged = await anon.call(
+        'POST',
+        '/api/v1/auth/login',
+        { username: 'alice', password: PASSWORD_A },
+        { 'x-forwarded-for': '203.0.113.9' },
+      );
+      expect(forged.status).toBe(429);
+    });
+
+    it('behind a trusted reverse proxy, limits the attacking client, not everyone behind the proxy', async () => {
+      const proxied = await startTestGateway({
+        server: { host: '127.0.0.1', port: await freePort(), trustProxy: 'loopback' },
+        security: { loginRateLimit: { maxAttempts: 3, windowSeconds: 60 } },
+      });
+      try {
+        const api = new Api(proxied.gw.url);
+        const from = (ip: string) => ({ 'x-forwarded-for': ip });
+        let last = 0;
+        for (let i = 0; i < 4; i++)
+          last = (
+            await api.call(
+              'POST',
+              '/api/v1/auth/login',
+              { username: 'admin', password: 'wrong' },
+              from('203.0.113.66'),
+            )
+          ).status;
+        expect(last).toBe(429);
+        // The admin, behind the same proxy from another address, still gets in.
+        const ok = await api.call(
+          'POST',
+          '/api/v1/auth/login',
+          { username: 'admin', password: ADMIN_PASSWORD },
+          from('198.51.100.7'),
+        );
+        expect(ok.status).toBe(200);
+      } finally {
+        await proxied.stop();
+      }
     });
   });
 });
