@@ -18,6 +18,8 @@ export default defineAdapter<MatrixOptions>({
     reply: true,
     reactions: true,
     attachments: true,
+    voice: true,
+    media: { audio: true, video: true },
     // The spec's event limit is 65536 bytes for the whole event; leave room for the envelope and HTML.
     maxMessageBytes: 30000,
   },

@@ -29,10 +29,14 @@ import {
   type TypingCapable,
   type EditCapable,
   type ReactionsCapable,
+  type CallId,
+  type CallOffer,
+  type VoiceCapable,
 } from '@switchboard/sdk';
 import { createClient, type IRequestOpts, MatrixError, Method, type MatrixClient } from 'matrix-js-sdk';
 import type { Logger } from 'matrix-js-sdk/lib/logger';
 import { MatrixInboundMapper, newMapperState } from './matrix-inbound.mapper';
+import { MatrixVoip } from './matrix-voip';
 import type { MatrixOptions } from './matrix.options';
 
 type Json = Record<string, unknown>;
@@ -77,7 +81,8 @@ export class MatrixNetworkClient
     ReactionsCapable,
     ReplyCapable,
     AttachmentsCapable,
-    RosterCapable
+    RosterCapable,
+    VoiceCapable
 {
   status: ConnectionStatus = { state: 'connecting' };
   readonly nativeReplies = true as const;
@@ -86,6 +91,12 @@ export class MatrixNetworkClient
   private mapper: MatrixInboundMapper | undefined;
   private readonly stop = new AbortController();
   private loop: Promise<void> | undefined;
+  private readonly voip = new MatrixVoip({
+    sendEvent: (roomId, type, content, txnId) => this.sendEvent(roomId, type, content, txnId),
+    openDirect: (userId) => this.openDirect(userId),
+    self: () => this.session?.userId,
+    partyId: () => this.session?.deviceId ?? 'switchboard',
+  });
 
   constructor(
     private readonly options: MatrixOptions,
@@ -262,7 +273,7 @@ export class MatrixNetworkClient
     const events = mapper.map(res, { backfill: since === undefined });
     for (const ev of events) {
       if (this.stop.signal.aborted) throw new Error('stopped');
-      await this.ctx.emit(ev);
+      for (const e of this.voip.observe(ev)) await this.ctx.emit(e);
     }
     if (mapper.directChanged) await this.ctx.state.set(KEY_DIRECT, Object.fromEntries(mapper.state.direct));
     if (this.options.acceptDirectInvites) await this.acceptDirectInvites(events);
@@ -531,7 +542,8 @@ export class MatrixNetworkClient
     mapper.state.direct.set(roomId, userId);
     await this.ctx.state.set(KEY_DIRECT, Object.fromEntries(mapper.state.direct));
     // The sync that carries m.direct back will see no change, so say it here.
-    if (was !== userId) await this.ctx.emit(mapper.roomUpsert(toRoomId(roomId)));
+    if (was !== userId)
+      for (const e of this.voip.observe(mapper.roomUpsert(toRoomId(roomId)))) await this.ctx.emit(e);
   }
 
   async leaveRoom(roomId: RemoteRoomId): Promise<void> {
@@ -550,6 +562,27 @@ export class MatrixNetworkClient
     });
     await this.addDirect(userId, res.room_id);
     return { roomId: toRoomId(res.room_id), kind: 'direct' };
+  }
+
+  // ---- calls (Matrix VoIP v1, matrix-voip.ts) ------------------------------------------------------------
+
+  placeCall(offer: CallOffer): Promise<void> {
+    return this.voip.placeCall(offer);
+  }
+
+  answerCall(callId: CallId, sdp: string): Promise<void> {
+    return this.voip.answerCall(callId, sdp);
+  }
+
+  sendCandidates(
+    callId: CallId,
+    candidates: { candidate: string; sdpMid?: string; sdpMLineIndex?: number }[],
+  ): Promise<void> {
+    return this.voip.sendCandidates(callId, candidates);
+  }
+
+  hangup(callId: CallId, reason: 'hangup' | 'rejected' | 'busy' | 'no_answer' | 'failed'): Promise<void> {
+    return this.voip.hangup(callId, reason);
   }
 
   // ---- buddy list ---------------------------------------------------------------------------------------

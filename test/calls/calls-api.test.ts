@@ -108,10 +108,9 @@ describe('calls API: validation and per-user isolation', () => {
     expect(ended.json).toMatchObject({ state: 'ended', endReason: 'hangup' });
     await phone.waitForEvent('CALL_CLOSED');
     const events = env.gw.app.get(ClientEventsService);
-    const users = await Promise.all(
-      [alice, mallory].map(async (a) => (await a.call('GET', '/api/v1/me')).json.id as string),
-    );
-    const [mine, theirs] = await Promise.all(users.map((u) => events.replay(u, '0')));
+    const idOf = async (a: Api) => (await a.call('GET', '/api/v1/me')).json.id as string;
+    const mine = await events.replay(await idOf(alice), '0');
+    const theirs = await events.replay(await idOf(mallory), '0');
     const states = mine.frames
       .filter((f) => f.type === 'call.state')
       .map((f) => (f.data as { state: string }).state);
