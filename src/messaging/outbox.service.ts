@@ -16,6 +16,7 @@ import {
   isEditCapable,
   isRedactCapable,
   isSendError,
+  sanitizeHtml,
 } from '../sdk';
 import { Account, Conversation, Message, MessageRemoteId } from '../storage/entities';
 import { insertRow } from '../common/db';
@@ -94,7 +95,8 @@ export class OutboxService implements OnApplicationBootstrap {
       self: true,
       kind: 'text',
       text: input.text,
-      html: input.html ?? null,
+      // Stored as clients will be served it: only what the formatting model can say (no script, no handlers).
+      html: input.html !== undefined ? sanitizeHtml(input.html) || null : null,
       replyToId: input.replyTo ?? null,
       editedAt: null,
       deleted: false,
