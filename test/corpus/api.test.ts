@@ -1,7 +1,15 @@
 import http from 'node:http';
 import { fakeHub } from '../fixtures/fake-adapter';
 import { ADMIN_PASSWORD, Api, eventually, startTestGateway } from '../support/gateway';
-import { expandJson, loadCases, payloadBytes, rssBytes, RSS_GROWTH_BOUND, type Payload } from './corpus';
+import {
+  expandJson,
+  loadCases,
+  payloadBytes,
+  rssBytes,
+  RSS_GROWTH_BOUND,
+  unsafeHtml,
+  type Payload,
+} from './corpus';
 
 interface ApiInput {
   method: string;
@@ -26,6 +34,8 @@ interface ApiExpect {
   message?: string;
   /** Fields the JSON answer must have (a partial match). */
   json?: Record<string, unknown>;
+  /** For an accepted message: a pattern its html, as the API serves it back, matches. */
+  storedHtml?: string;
 }
 
 const cases = loadCases<ApiInput, ApiExpect>('api');
@@ -141,6 +151,15 @@ describe('hostile-input corpus: the API', () => {
       if (c.expect.message) expect(json?.error?.message).toMatch(new RegExp(c.expect.message));
     }
     if (c.expect.json) expect(json).toMatchObject(c.expect.json);
+    // A message the API accepted is served back safe to render, whatever html it came with.
+    const accepted = (json as { id?: unknown } | undefined)?.id;
+    if (r.status === 202 && typeof accepted === 'string') {
+      const list = await me.call('GET', `/api/v1/conversations/${ids.conversation}/messages?limit=500`);
+      const m = (list.json as { id: string; html?: string }[]).find((x) => x.id === accepted);
+      expect(m).toBeDefined();
+      if (m?.html !== undefined) expect(unsafeHtml(m.html)).toEqual([]);
+      if (c.expect.storedHtml) expect(m?.html ?? '').toMatch(new RegExp(c.expect.storedHtml));
+    }
     const health = await new Api(env.gw.url).call('GET', '/healthz');
     expect(health.status).toBe(200);
   });
