@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import WebSocket from 'ws';
 import { fakeHub } from '../fixtures/fake-adapter';
 import { ADMIN_PASSWORD, Api, eventually, startTestGateway } from '../support/gateway';
 import { freePort } from '../support/ports';
@@ -165,10 +166,19 @@ describe('access control', () => {
       }
     });
 
-    it('answers 401 JSON for the WebSocket event stream too', async () => {
-      const r = await anon.call('GET', '/api/v1/events');
-      expect([401, 404, 426]).toContain(r.status);
-      if (r.status === 401) expect(r.json.error.code).toBe('UNAUTHORIZED');
+    it('closes the WebSocket event stream with 4401 without a valid token, and never sends an event', async () => {
+      const ws = env.gw.url.replace('http', 'ws') + '/api/v1/events';
+      for (const url of [ws, `${ws}?token=sb_bogus`, `${ws}?token=`]) {
+        const socket = new WebSocket(url);
+        const frames: unknown[] = [];
+        socket.on('message', (d) => frames.push(String(d)));
+        const code = await new Promise<number>((resolve, reject) => {
+          socket.on('close', (c) => resolve(c));
+          socket.on('error', reject);
+        });
+        expect({ url, code }).toEqual({ url, code: 4401 });
+        expect(frames).toEqual([]);
+      }
     });
   });
 
