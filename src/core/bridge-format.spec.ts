@@ -52,4 +52,22 @@ describe('renderRelay', () => {
       '<strong>alice</strong>: look <a href="https://hs.example/cat.png">https://hs.example/cat.png</a>',
     );
   });
+
+  it('keeps a display name on one line, so it cannot start a line that looks like someone else', () => {
+    const spoof = src({ nick: 'evil\r\n<admin> trust me', text: 'x' });
+    expect(renderRelay(spoof, 'irc').text).toBe('<evil <admin> trust me> x');
+    expect(renderRelay({ ...spoof, kind: 'emote' }, 'irc').text).toBe('* evil <admin> trust me x');
+  });
+
+  it('links only safe attachment URLs: javascript: and data: stay text', () => {
+    for (const url of [
+      'javascript:alert(1)',
+      ' JaVaScRiPt:alert(1)',
+      'data:text/html,<script>alert(1)</script>',
+    ]) {
+      const html = renderRelay(src({ text: 'x', attachments: [{ name: 'f', url }] }), 'matrix').html!;
+      expect(html).not.toContain('<a ');
+      expect(html).not.toContain('<script');
+    }
+  });
 });

@@ -1,4 +1,4 @@
-import { escapeHtml } from '../sdk/formatting';
+import { escapeHtml, safeHref } from '../sdk/formatting';
 
 /**
  * How a bridge writes a relayed message on each target network. Placeholders: `{nick}` (the sender's
@@ -57,16 +57,24 @@ export function renderRelay(
   const links = (source.attachments ?? []).map((a) => a.url).filter((u) => u.length > 0);
   const body = [source.text, ...links].filter((s) => s.length > 0).join(' ');
   // An action reads "* nick waves" everywhere; the template is for speech.
-  const values = { nick: source.nick, text: body, network: source.network, bridge: source.bridgeName ?? '' };
-  const text = source.kind === 'emote' ? `* ${source.nick} ${body}` : fill(template, values);
+  // A display name is one line: a line break in it would start a relayed line that looks like someone
+  // else speaking ("evil\n<admin> …" on IRC).
+  const nick = source.nick.replace(/[\r\n\0]+/g, ' ');
+  const values = { nick, text: body, network: source.network, bridge: source.bridgeName ?? '' };
+  const text = source.kind === 'emote' ? `* ${nick} ${body}` : fill(template, values);
   if (PLAIN_NETWORKS.has(targetNetwork)) return { text };
   const htmlBody = [
     source.html ?? escapeHtml(source.text),
-    ...links.map((u) => `<a href="${escapeHtml(u)}">${escapeHtml(u)}</a>`),
+    // Attachment URLs come from strangers: only http(s), mailto and xmpp become links (never javascript:
+    // or data:); any other stays visible as text.
+    ...links.map((u) => {
+      const href = safeHref(u);
+      return href ? `<a href="${escapeHtml(href)}">${escapeHtml(u)}</a>` : escapeHtml(u);
+    }),
   ]
     .filter((s) => s.length > 0)
     .join(' ');
-  const nickHtml = `<strong>${escapeHtml(source.nick)}</strong>`;
+  const nickHtml = `<strong>${escapeHtml(nick)}</strong>`;
   const html =
     source.kind === 'emote'
       ? `* ${nickHtml} ${htmlBody}`
