@@ -95,6 +95,16 @@ describe('MatrixInboundMapper', () => {
     });
   });
 
+  it('keeps only mxc:// media URLs (a javascript: or data: url is no attachment)', () => {
+    const m = new MatrixInboundMapper(ME, newMapperState());
+    const urls = ['javascript:alert(1)', 'data:text/html,<script>x</script>', 'https://evil.test/x'];
+    const out = m.map(
+      syncWith(urls.map((url) => ev('m.room.message', { msgtype: 'm.file', body: 'f', url }))),
+    );
+    expect(out).toHaveLength(3);
+    for (const e of out) expect(e).not.toHaveProperty('attachments');
+  });
+
   it('turns typing sets into start/stop edges across batches', () => {
     const m = new MatrixInboundMapper(ME, newMapperState());
     const typing = (ids: string[]) =>

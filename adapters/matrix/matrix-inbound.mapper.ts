@@ -435,7 +435,12 @@ export class MatrixInboundMapper {
     const formatted = this.formatted({ ...content, formatted_body: html });
     const kind = msgtype === 'm.notice' ? 'notice' : msgtype === 'm.emote' ? 'emote' : 'text';
     const attachments: RemoteAttachment[] = [];
-    if (['m.image', 'm.file', 'm.audio', 'm.video'].includes(msgtype) && typeof content.url === 'string') {
+    // A Matrix file is an mxc:// URI; anything else (javascript:, data:) would reach clients as a link.
+    if (
+      ['m.image', 'm.file', 'm.audio', 'm.video'].includes(msgtype) &&
+      typeof content.url === 'string' &&
+      /^mxc:\/\/[^/]+\/[^/]+$/.test(content.url)
+    ) {
       const meta = isObject(content.info) ? content.info : {};
       attachments.push({
         name: str(content.filename) ?? text,
