@@ -23,6 +23,8 @@ interface ExpectedMessage {
   /** A pattern the stored html matches; `html: false` means no html at all. */
   htmlMatches?: string;
   html?: false;
+  /** How many attachments the stored message has. */
+  attachments?: number;
 }
 
 interface MatrixExpect {
@@ -36,6 +38,7 @@ interface StoredMessage {
   id: string;
   text: string;
   html?: string;
+  attachments?: { url: string }[];
   sender: { self: boolean };
 }
 
@@ -129,11 +132,15 @@ describe('hostile-input corpus: Matrix', () => {
         expect(m.text.length).toBeLessThanOrEqual(want.maxLength);
         expect((m.html ?? '').length).toBeLessThanOrEqual(want.maxLength);
       }
+      if (want.attachments !== undefined) expect(m.attachments ?? []).toHaveLength(want.attachments);
       if (want.html === false) expect(m.html).toBeUndefined();
       if (want.htmlMatches) expect(m.html ?? '').toMatch(new RegExp(want.htmlMatches, 'su'));
     });
-    // Whatever the case: what the API serves is safe to render.
-    for (const m of got) if (m.html !== undefined) expect(unsafeHtml(m.html)).toEqual([]);
+    // Whatever the case: what the API serves is safe to render, attachment links included.
+    for (const m of got) {
+      if (m.html !== undefined) expect(unsafeHtml(m.html)).toEqual([]);
+      for (const a of m.attachments ?? []) expect(a.url).toMatch(/^(mxc|https?):\/\//);
+    }
     if (c.expect.log) {
       const logs = env.logs().slice(logsBefore).join('\n');
       expect(logs).toMatch(new RegExp(c.expect.log));
