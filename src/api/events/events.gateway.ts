@@ -17,7 +17,9 @@ export const WS_CLOSE = { unauthorized: 4401, badRequest: 4400, tooSlow: 4408, s
  * `GET /api/v1/events` upgraded to WebSocket. Each frame is `{type, data, at, seq}`. `?since=` replays what
  * the client missed, then the stream goes live without a gap or a duplicate.
  */
-@WebSocketGateway({ path: '/api/v1/events' })
+// Clients never need to send frames (commands go through REST): a small cap means nobody, signed in or
+// not yet, can make the server buffer ws's default of 100 MiB per message. Over it: closed with 1009.
+@WebSocketGateway({ path: '/api/v1/events', maxPayload: 64 * 1024 })
 export class EventsGateway implements OnGatewayConnection, OnModuleDestroy {
   private readonly sockets = new Set<WebSocket>();
   private readonly heartbeat: NodeJS.Timeout;
