@@ -1,4 +1,5 @@
 import http from 'node:http';
+import WebSocket from 'ws';
 import { fakeHub } from '../fixtures/fake-adapter';
 import { ADMIN_PASSWORD, Api, eventually, startTestGateway } from '../support/gateway';
 import {
@@ -162,6 +163,37 @@ describe('hostile-input corpus: the API', () => {
     }
     const health = await new Api(env.gw.url).call('GET', '/healthz');
     expect(health.status).toBe(200);
+  });
+
+  it('closes an event-stream client that sends a big frame (client frames are never used; no 100 MiB buffers)', async () => {
+    const url = `${env.gw.url.replace('http', 'ws')}/api/v1/events?token=${me.token!}`;
+    for (const size of [1024 * 1024, 20 * 1024 * 1024]) {
+      const ws = new WebSocket(url);
+      await new Promise<void>((resolve, reject) => {
+        ws.once('open', () => resolve());
+        ws.once('error', reject);
+      });
+      const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+      ws.on('error', () => undefined);
+      ws.send(Buffer.alloc(size, 0x61));
+      // Bounded wait: without the cap the frame is buffered and ignored, and the socket stays open.
+      const code = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(-1), 10_000))]);
+      ws.terminate();
+      expect(code).toBe(1009); // "message too big"
+    }
+    // A small frame is ignored, and the stream stays open.
+    const ok = new WebSocket(url);
+    await new Promise<void>((resolve, reject) => {
+      ok.once('open', () => resolve());
+      ok.once('error', reject);
+    });
+    ok.send('{"type":"hello"}');
+    const pong = await new Promise<boolean>((resolve) => {
+      ok.once('pong', () => resolve(true));
+      ok.ping();
+    });
+    expect(pong).toBe(true);
+    ok.close();
   });
 
   it('still serves a normal request, and its memory stayed bounded', async () => {
