@@ -327,6 +327,8 @@ describe('access control', () => {
       const files = readdirSync(dataDir).map((f) => path.join(dataDir, f));
       const db = env.config.database.sqlitePath;
       expect(files).toContain(db);
+      // The embedded queue's file too: jobs must not carry secrets either.
+      expect(files).toContain(env.config.queue.embeddedPath);
       const bytes = Buffer.concat(files.filter((f) => existsSync(f)).map((f) => readFileSync(f)));
       // The search looks at the right bytes: the account labels are stored in clear.
       expect(bytes.includes('alice on net-a')).toBe(true);
