@@ -184,6 +184,11 @@ export class RawXmppClient {
     this.write(`<presence to='${esc(full)}'><x xmlns='${NS_MUC}'><history maxstanzas='0'/></x></presence>`);
     const p = await joined;
     if (p.attrs.type === 'error') throw new Error(`${this.jid} could not join ${full}: ${p.toString()}`);
+    // A room this join created (201) stays locked to others until its owner accepts a configuration.
+    if ((p.getChild('x', NS_MUC_USER)?.getChildren('status') ?? []).some((s) => s.attrs.code === '201'))
+      await this.iq(
+        `<iq type='set' id='ID' to='${esc(roomJid)}'><query xmlns='${NS_MUC}#owner'><x xmlns='${NS_DATA}' type='submit'/></query></iq>`,
+      );
   }
 
   /** A groupchat message to a room. */

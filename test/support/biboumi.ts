@@ -32,6 +32,8 @@ export interface BiboumiGateway {
    * would; it is per user, so every XMPP user that joins through biboumi needs it once before joining.
    */
   configureUser(client: RawXmppClient): Promise<void>;
+  /** The biboumi process id (for CPU accounting in benchmarks). */
+  readonly pid: number | undefined;
   /** What biboumi printed so far (for failure messages). */
   output(): string;
   stop(): Promise<void>;
@@ -82,6 +84,7 @@ export async function startBiboumi(opts: BiboumiOptions): Promise<BiboumiGateway
   return {
     domain,
     serverJid,
+    pid: proc.child.pid,
     roomJid: (channel) => `${channel}%${opts.irc.host}@${domain}`,
     async configureUser(client) {
       await client.adhoc(serverJid, 'configure', {

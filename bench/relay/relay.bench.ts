@@ -1,0 +1,452 @@
+// IRC channel → XMPP MUC relay throughput and latency, on real servers (InspIRCd, prosody), three ways:
+//   ceiling    an XMPP client sends groupchat messages straight to a prosody MUC, another client reads them
+//              (the servers alone: no gateway in between; what any gateway's XMPP side can at best reach);
+//   biboumi    an IRC client says them in a channel; Debian's biboumi (an XMPP component of the same prosody,
+//              connected to the same InspIRCd) delivers them to an XMPP client in the channel's room;
+//   switchboard an IRC client says them in a channel; the gateway (spawned as its own process, compiled JS,
+//              plain node, as production runs it) relays them through a bridge into a prosody MUC, where an
+//              XMPP client reads them.
+// At each offered rate one sender sends COUNT messages paced evenly; the receiver stamps each on arrival. The
+// sender and the receiver share this process's clock: latency = arrival - send. "Sustained" is messages
+// delivered / (last arrival - first send). Rates run outer, paths inner, so a drift in machine load touches
+// the three paths alike. CPU % of prosody, biboumi and the gateway over each run say what was busy.
+//
+// Run: npm run bench relay (not part of npm test). RELAY_RATES=25,50 RELAY_COUNT=200 for a quick try.
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { RawIrcClient } from '../../test/irc/raw-irc-client';
+import { nowMs, RawXmppClient, type GroupchatMessage } from '../../test/bench-harness/raw-xmpp-client';
+import { biboumiComponent, startBiboumi, type BiboumiGateway } from '../../test/support/biboumi';
+import { startInspircd, type InspircdServer } from '../../test/support/inspircd';
+import { startProcess, type ManagedProcess } from '../../test/support/managed-process';
+import { freePort } from '../../test/support/ports';
+import { startProsody, type ProsodyServer } from '../../test/support/prosody';
+import { buildGateway } from '../roster/build-dist';
+import { percentile, report } from '../support';
+
+const root = path.resolve(__dirname, '..', '..');
+const RATES = (process.env.RELAY_RATES ?? '25,50,100,200,400')
+  .split(',')
+  .map(Number)
+  .filter((n) => Number.isFinite(n) && n > 0);
+const COUNT = Number(process.env.RELAY_COUNT ?? 500);
+const QUIET_MS = 10_000; // a run ends when all arrived, or nothing arrived for this long after the last send
+const DOMAIN = 'sb.test';
+const ADMIN_PASSWORD = 'bench-admin-password';
+// A chat-sized line; the marker R<run>#<seq> is what the receiver matches (copies carry a "src: " prefix).
+const FILLER = 'the quick brown fox jumps over the lazy dog, again and again';
+
+type PathName = 'ceiling' | 'biboumi' | 'switchboard';
+const PATHS: PathName[] = ['ceiling', 'biboumi', 'switchboard'];
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Env {
+  prosody: ProsodyServer;
+  inspircd: InspircdServer;
+  biboumi: BiboumiGateway;
+  gateway: Gateway;
+  ircSender: RawIrcClient;
+  xmppSender: RawXmppClient;
+  receiver: RawXmppClient;
+  rooms: Record<PathName, string>;
+}
+
+interface Gateway {
+  proc: ManagedProcess;
+  pid: number;
+  base: string;
+  token: string;
+  dir: string;
+}
+
+// ---- CPU time of a process, from /proc (utime + stime, in clock ticks of 1/100 s) ----
+
+function cpuTicks(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
+  } catch {
+    return NaN;
+  }
+}
+
+/** prosody runs with mod_posix off (no pid file): find it by its config path on its command line. */
+function prosodyPid(p: ProsodyServer): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmd.includes(p.dir) && cmd.includes('prosody')) return Number(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
+}
+
+// ---- the gateway, as its own process ----
+
+async function api(base: string, token: string | undefined, method: string, p: string, body?: unknown) {
+  const res = await fetch(base + p, {
+    method,
+    headers: {
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  const json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  if (res.status >= 300) throw new Error(`${method} ${p}: ${res.status} ${text}`);
+  return json;
+}
+
+async function startSwitchboard(): Promise<Gateway> {
+  const dist = path.join(root, '.tmp', 'bench-relay-dist');
+  const t = nowMs();
+  buildGateway(dist);
+  console.log(`compiled the gateway to ${path.relative(root, dist)} in ${(nowMs() - t).toFixed(0)} ms`);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sb-bench-relay-'));
+  const port = await freePort();
+  const configFile = path.join(dir, 'switchboard.yaml');
+  // The defaults an operator gets: embedded queue and SQLite in dataDir, default queue concurrency.
+  writeFileSync(
+    configFile,
+    stringify({
+      server: { host: '127.0.0.1', port },
+      dataDir: path.join(dir, 'data'),
+      adapters: [{ id: 'xmpp' }, { id: 'irc' }],
+      log: { level: 'warn', format: 'json' },
+    }),
+  );
+  const entry = path.join(dist, 'src', 'cli', 'main.js');
+  const script = `require(${JSON.stringify(entry)}).main(['start']).then((c) => { if (typeof c === 'number') process.exitCode = c; })`;
+  const proc = startProcess('switchboard', process.execPath, ['-e', script], {
+    cwd: dir,
+    env: {
+      ...process.env,
+      SWITCHBOARD_CONFIG: configFile,
+      SWITCHBOARD_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      NODE_ENV: 'production',
+    },
+  });
+  const pid = proc.child.pid;
+  if (pid === undefined) throw new Error('could not spawn the gateway');
+  const base = `http://127.0.0.1:${port}`;
+  let token = '';
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (!proc.running) throw new Error(`the gateway exited:\n${proc.output.slice(-4000)}`);
+    try {
+      token = (
+        await api(base, undefined, 'POST', '/api/v1/auth/login', {
+          username: 'admin',
+          password: ADMIN_PASSWORD,
+        })
+      ).token as string;
+      break;
+    } catch (e) {
+      if (Date.now() > deadline) throw new Error(`the gateway's API did not answer: ${String(e)}`);
+      await sleep(100);
+    }
+  }
+  return { proc, pid, base, token, dir };
+}
+
+async function addAccount(gw: Gateway, adapter: string, options: object): Promise<string> {
+  const r = await api(gw.base, gw.token, 'POST', '/api/v1/accounts', { adapter, options });
+  const id = r.id as string;
+  const deadline = Date.now() + 30_000;
+  while ((await api(gw.base, gw.token, 'GET', `/api/v1/accounts/${id}`)).state !== 'connected') {
+    if (Date.now() > deadline) throw new Error(`${adapter} account did not connect`);
+    await sleep(100);
+  }
+  return id;
+}
+
+async function join(gw: Gateway, accountId: string, address: string): Promise<string> {
+  return (await api(gw.base, gw.token, 'POST', '/api/v1/conversations', { accountId, address })).id as string;
+}
+
+// ---- setup ----
+
+async function setup(): Promise<Env> {
+  const component = biboumiComponent(DOMAIN);
+  // Plaintext c2s so the bench's raw clients need no TLS stack; the gateway's XMPP account uses STARTTLS.
+  const [prosody, inspircd] = await Promise.all([
+    startProsody({ domain: DOMAIN, allowPlaintext: true, components: [component] }),
+    startInspircd(),
+  ]);
+  for (const u of ['relay', 'watcher', 'talker']) await prosody.registerUser(u, `${u}-password`);
+  const biboumi = await startBiboumi({ prosody, component, irc: inspircd });
+  const gateway = await startSwitchboard();
+
+  const rooms: Record<PathName, string> = {
+    ceiling: `ceiling@${prosody.mucDomain}`,
+    biboumi: biboumi.roomJid('#bib'),
+    switchboard: `bridged@${prosody.mucDomain}`,
+  };
+
+  const ircSender = await RawIrcClient.register(inspircd.host, inspircd.port, 'src');
+  ircSender.send('JOIN #bib');
+  ircSender.send('JOIN #sb');
+  await ircSender.waitFor(/:src!\S+ JOIN :?#sb/);
+
+  const receiver = await RawXmppClient.login(
+    prosody.host,
+    prosody.port,
+    DOMAIN,
+    'watcher',
+    'watcher-password',
+  );
+  const xmppSender = await RawXmppClient.login(
+    prosody.host,
+    prosody.port,
+    DOMAIN,
+    'talker',
+    'talker-password',
+  );
+  await receiver.joinRoom(rooms.ceiling, 'watcher');
+  await xmppSender.joinRoom(rooms.ceiling, 'talker');
+  await biboumi.configureUser(receiver);
+  await receiver.joinRoom(rooms.biboumi, 'watcher');
+  await ircSender.waitFor(/:watcher!\S+ JOIN :?#bib/, 20_000);
+
+  // The gateway user's accounts, one in each room, and the bridge between them.
+  const ircAccount = await addAccount(gateway, 'irc', {
+    host: inspircd.host,
+    port: inspircd.port,
+    tls: false,
+    nick: 'sbgw',
+  });
+  const xmppAccount = await addAccount(gateway, 'xmpp', {
+    jid: `relay@${DOMAIN}`,
+    password: 'relay-password',
+    host: prosody.host,
+    port: prosody.port,
+    trustedCertificate: prosody.certificatePem,
+  });
+  const ircConv = await join(gateway, ircAccount, '#sb');
+  const xmppConv = await join(gateway, xmppAccount, `${rooms.switchboard}/relay`);
+  await ircSender.waitFor(/:sbgw!\S+ JOIN :?#sb/, 20_000);
+  await receiver.joinRoom(rooms.switchboard, 'watcher');
+  await api(gateway.base, gateway.token, 'POST', '/api/v1/bridges', {
+    name: 'bench',
+    conversations: [ircConv, xmppConv],
+  });
+  return { prosody, inspircd, biboumi, gateway, ircSender, xmppSender, receiver, rooms };
+}
+
+// ---- one run: COUNT messages at `rate` through one path ----
+
+let runSeq = 0;
+/** The receiver's listener for the run in progress. */
+let active: ((m: GroupchatMessage) => void) | undefined;
+const MARK = /\bR(\d+)#(\d+)\b/;
+
+interface RunResult {
+  path: PathName;
+  rate: number;
+  sent: number;
+  delivered: number;
+  duplicates: number;
+  offeredPerS: number;
+  sustainedPerS: number;
+  p50: number;
+  p99: number;
+  max: number;
+  cpu: Record<string, number>;
+}
+
+async function run(env: Env, p: PathName, rate: number, count: number): Promise<RunResult> {
+  const id = ++runSeq;
+  const sentAt = new Float64Array(count).fill(NaN);
+  const arrivedAt = new Float64Array(count).fill(NaN);
+  let delivered = 0;
+  let duplicates = 0;
+  let lastArrival = 0;
+  const room = env.rooms[p];
+  const listener = (m: GroupchatMessage) => {
+    if (!m.from.startsWith(`${room}/`)) return;
+    const k = MARK.exec(m.body);
+    if (!k || Number(k[1]) !== id) return;
+    const seq = Number(k[2]);
+    if (!(seq < count)) return;
+    if (!Number.isNaN(arrivedAt[seq]!)) {
+      duplicates++;
+      return;
+    }
+    arrivedAt[seq] = m.at;
+    delivered++;
+    lastArrival = m.at;
+  };
+  active = listener;
+
+  const send =
+    p === 'ceiling'
+      ? (text: string) => env.xmppSender.say(room, text)
+      : (text: string) => env.ircSender.send(`PRIVMSG ${p === 'biboumi' ? '#bib' : '#sb'} :${text}`);
+  const pids = {
+    prosody: prosodyPid(env.prosody),
+    biboumi: env.biboumi.pid,
+    switchboard: env.gateway.pid,
+  };
+  const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuTicks(pid)]));
+
+  // Paced sending: every message goes out at (or as soon as the event loop allows after) t0 + i/rate.
+  const t0 = nowMs();
+  let i = 0;
+  while (i < count) {
+    const due = Math.min(count, Math.floor(((nowMs() - t0) * rate) / 1000) + 1);
+    while (i < due) {
+      sentAt[i] = nowMs();
+      send(`R${id}#${i} ${FILLER}`);
+      i++;
+    }
+    if (i < count) await sleep(Math.max(0, t0 + (i * 1000) / rate - nowMs()));
+  }
+  const lastSend = nowMs();
+  // Drain: until everything arrived, or nothing more arrived for QUIET_MS.
+  for (;;) {
+    if (delivered >= count) break;
+    const idleSince = Math.max(lastSend, lastArrival);
+    if (nowMs() - idleSince > QUIET_MS) break;
+    await sleep(20);
+  }
+  const end = delivered >= count ? lastArrival : nowMs();
+  const cpu = Object.fromEntries(
+    Object.entries(pids).map(([k, pid]) => [
+      k,
+      +((((cpuTicks(pid) - cpu0[k]!) * 10) / (end - t0)) * 100).toFixed(0), // ticks are 10 ms
+    ]),
+  );
+  active = undefined;
+
+  const lat: number[] = [];
+  for (let s = 0; s < count; s++) if (!Number.isNaN(arrivedAt[s]!)) lat.push(arrivedAt[s]! - sentAt[s]!);
+  lat.sort((a, b) => a - b);
+  const firstSend = sentAt[0]!;
+  return {
+    path: p,
+    rate,
+    sent: count,
+    delivered,
+    duplicates,
+    offeredPerS: +(count / ((lastSend - firstSend) / 1000)).toFixed(1),
+    sustainedPerS: delivered ? +(delivered / ((lastArrival - firstSend) / 1000)).toFixed(1) : 0,
+    p50: +percentile(lat, 50).toFixed(1),
+    p99: +percentile(lat, 99).toFixed(1),
+    max: +(lat[lat.length - 1] ?? NaN).toFixed(1),
+    cpu,
+  };
+}
+
+async function warmUp(env: Env): Promise<void> {
+  // Each path carries a message end to end before anything is measured (joins settled, caches warm).
+  for (const p of PATHS) {
+    const r = await run(env, p, 10, 20);
+    if (r.delivered < 20)
+      throw new Error(
+        `warm-up through ${p}: ${r.delivered}/20 arrived\n` +
+          (p === 'switchboard'
+            ? env.gateway.proc.output.slice(-3000)
+            : p === 'biboumi'
+              ? env.biboumi.output().slice(-3000)
+              : ''),
+      );
+  }
+}
+
+async function main() {
+  const env = await setup();
+  env.receiver.onGroupchat((m) => active?.(m));
+  const results: RunResult[] = [];
+  try {
+    await warmUp(env);
+    for (const rate of RATES)
+      for (const p of PATHS) {
+        const r = await run(env, p, rate, COUNT);
+        results.push(r);
+        console.log(
+          `${p.padEnd(11)} offered ${String(rate).padStart(4)}/s: delivered ${r.delivered}/${r.sent}, ` +
+            `sustained ${r.sustainedPerS}/s, p50 ${r.p50} ms, p99 ${r.p99} ms, cpu ${JSON.stringify(r.cpu)}`,
+        );
+        await sleep(1000);
+      }
+  } finally {
+    await env.receiver.close();
+    await env.xmppSender.close();
+    await env.ircSender.close();
+    await env.gateway.proc.stop();
+    await env.biboumi.stop();
+    await env.inspircd.stop();
+    await env.prosody.stop();
+    rmSync(env.gateway.dir, { recursive: true, force: true });
+  }
+
+  const rows = results.map((r) => ({
+    path: r.path,
+    'offered /s': r.rate,
+    sent: r.sent,
+    delivered: r.delivered,
+    dup: r.duplicates,
+    'sustained /s': r.sustainedPerS,
+    'p50 ms': r.p50,
+    'p99 ms': r.p99,
+    'max ms': r.max,
+    'cpu% prosody': r.cpu.prosody,
+    'cpu% biboumi': r.cpu.biboumi,
+    'cpu% gateway': r.cpu.switchboard,
+  }));
+  const at = (p: PathName, rate: number) => results.find((r) => r.path === p && r.rate === rate)!;
+  const ratio = (a: number, b: number) => (b > 0 ? +(a / b).toFixed(2) : NaN);
+  const ratios = RATES.map((rate) => {
+    const sb = at('switchboard', rate);
+    const bb = at('biboumi', rate);
+    const ce = at('ceiling', rate);
+    return {
+      'offered /s': rate,
+      'sb/biboumi throughput': ratio(sb.sustainedPerS, bb.sustainedPerS),
+      'sb/biboumi p99': ratio(sb.p99, bb.p99),
+      'sb/ceiling throughput': ratio(sb.sustainedPerS, ce.sustainedPerS),
+      'biboumi/ceiling throughput': ratio(bb.sustainedPerS, ce.sustainedPerS),
+      'sb/ceiling p99': ratio(sb.p99, ce.p99),
+      'biboumi/ceiling p99': ratio(bb.p99, ce.p99),
+      'target met':
+        sb.sustainedPerS >= bb.sustainedPerS * 0.98 && sb.delivered === sb.sent && sb.p99 <= bb.p99,
+    };
+  });
+  const best = (p: PathName) => Math.max(...results.filter((r) => r.path === p).map((r) => r.sustainedPerS));
+  console.log('\nratios (throughput: sustained msg/s; p99: relay latency; lower p99 ratio is better)');
+  console.table(ratios);
+  console.log(
+    `peak sustained: ceiling ${best('ceiling')}/s, biboumi ${best('biboumi')}/s, switchboard ${best('switchboard')}/s`,
+  );
+  report('relay', rows, {
+    setup: {
+      rates: RATES,
+      messagesPerRun: COUNT,
+      quietMs: QUIET_MS,
+      order: 'rates outer, paths inner',
+      gateway: 'own process, compiled JS, embedded queue + SQLite (defaults), IRC → bridge → XMPP MUC',
+      biboumi: 'Debian biboumi, component of the same prosody, defaults (history recorded in its SQLite)',
+      ceiling: 'XMPP client → prosody MUC → XMPP client',
+    },
+    ratios,
+    peakSustained: {
+      ceiling: best('ceiling'),
+      biboumi: best('biboumi'),
+      switchboard: best('switchboard'),
+    },
+  });
+}
+
+void main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
