@@ -1,0 +1,43 @@
+import type { EntityManager, EntityTarget, ObjectLiteral } from 'typeorm';
+
+/** Rows per statement by default; callers with wide rows stay under SQLite's 32,766 bound parameters. */
+export const BULK_CHUNK = 500;
+
+/**
+ * Inserts whole rows with one multi-row INSERT per chunk, values converted by the entity's own column
+ * metadata (transformers, JSON, the driver's parameter style: `?` on SQLite, `$n` on PostgreSQL). TypeORM's
+ * insert() builds the same statement but spends most of its time on parameter bookkeeping that grows
+ * with the statement, several times the database's own work for a few hundred rows. Rows must be
+ * complete (ids, timestamps): subscribers do not run. Generated columns are left to the database;
+ * `returning` names columns to read back (in no promised order: include a unique one to match rows by).
+ */
+export async function insertMany<T extends ObjectLiteral>(
+  m: EntityManager,
+  target: EntityTarget<T>,
+  rows: readonly T[],
+  opts: { returning?: string[]; chunk?: number } = {},
+): Promise<Record<string, unknown>[]> {
+  if (rows.length === 0) return [];
+  const meta = m.connection.getMetadata(target);
+  const driver = m.connection.driver;
+  const columns = meta.columns.filter((c) => !c.isGenerated && !c.isVirtual);
+  const chunk = opts.chunk ?? BULK_CHUNK;
+  const returning = opts.returning?.length
+    ? ` RETURNING ${opts.returning.map((name) => driver.escape(meta.findColumnWithPropertyName(name)?.databaseName ?? name)).join(', ')}`
+    : '';
+  const head = `INSERT INTO ${driver.escape(meta.tablePath)} (${columns.map((c) => driver.escape(c.databaseName)).join(', ')}) VALUES `;
+  const out: Record<string, unknown>[] = [];
+  for (let i = 0; i < rows.length; i += chunk) {
+    const params: unknown[] = [];
+    const values = rows.slice(i, i + chunk).map((row) => {
+      const cells = columns.map((c) => {
+        params.push(driver.preparePersistentValue(c.getEntityValue(row), c));
+        return driver.createParameter(`p${params.length - 1}`, params.length - 1);
+      });
+      return `(${cells.join(', ')})`;
+    });
+    const result: unknown = await m.query(head + values.join(', ') + returning, params);
+    if (returning && Array.isArray(result)) out.push(...(result as Record<string, unknown>[]));
+  }
+  return out;
+}
