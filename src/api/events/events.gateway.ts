@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { AppConfig } from '../../config';
 import type { Logger } from '../../common/logger';
-import { ClientEventsService } from '../../events/client-events.service';
+import { ClientEventsService, frameText } from '../../events/client-events.service';
 import type { ClientEventFrame } from '../../events/client-event.types';
 import { CONFIG, LOGGER } from '../../tokens';
 import { AuthService } from '../auth/auth.service';
@@ -86,7 +86,7 @@ export class EventsGateway implements OnGatewayConnection, OnModuleDestroy {
         ws.close(WS_CLOSE.tooSlow, 'client too slow: reconnect with ?since=');
         return;
       }
-      ws.send(JSON.stringify(frame));
+      ws.send(frameText(frame));
     };
     const unsubscribe = this.events.subscribe(user.id, (frame) => {
       if (live) return send(frame);
