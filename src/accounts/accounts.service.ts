@@ -57,17 +57,29 @@ export class AccountsService implements ClientHost, OnApplicationShutdown {
 
   // Owner and adapter of each running account: every inbound event needs them, so they are not re-read.
   private readonly refs = new Map<string, AccountRef>();
+  // The first read, shared by the events emitted meanwhile, which must reach ingest in emitted order: it
+  // is forgotten only after every waiter went on, so no later event can overtake them on the cached path.
+  private readonly refLoads = new Map<string, Promise<AccountRef | undefined>>();
 
   async emit(accountId: string, event: RemoteEvent): Promise<void> {
-    let ref = this.refs.get(accountId);
-    if (!ref) {
-      const account = await this.repo.findOne({ where: { id: accountId } });
-      if (!account) return;
-      ref = { accountId, ownerId: account.ownerId, network: account.adapterId };
-      this.refs.set(accountId, ref);
-    }
+    const loading = this.refLoads.get(accountId);
+    const ref = loading ? await loading : (this.refs.get(accountId) ?? (await this.loadRef(accountId)));
+    if (!ref) return;
     this.metrics.remoteEvents.inc({ adapter: ref.network, type: event.type });
     await this.ingest.accept(ref, event);
+  }
+
+  private loadRef(accountId: string): Promise<AccountRef | undefined> {
+    const load = this.repo.findOne({ where: { id: accountId } }).then((account) => {
+      if (!account) return undefined;
+      const ref = { accountId, ownerId: account.ownerId, network: account.adapterId };
+      this.refs.set(accountId, ref);
+      return ref;
+    });
+    this.refLoads.set(accountId, load);
+    const forget = () => setImmediate(() => this.refLoads.delete(accountId));
+    load.then(forget, forget);
+    return load;
   }
 
   stateStore(accountId: string): AccountStateStore {

@@ -1,25 +1,27 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
-import { DataSource, In, type EntityManager } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import type { AppConfig } from '../config';
 import type { Logger } from '../common/logger';
 import { ClientEventsService } from '../events/client-events.service';
-import type { QueuePort } from '../queue';
+import type { JobSpec, QueuePort } from '../queue';
 import { toHtml, toPlainText, type RemoteEvent, type RemoteEventOf } from '../sdk';
 import { Account, Conversation, Endpoint, Message, MessageRemoteId, Person } from '../storage/entities';
-import { insertRow, patch } from '../common/db';
+import { insertRow } from '../common/db';
 import { CONFIG, DATA_SOURCE, LOGGER, QUEUE } from '../tokens';
 import { toMs } from '../common/time';
 import { findOrCreateConversation } from './conversation.store';
 import { messageView } from './message.view';
 import { INGEST_QUEUE, type AccountRef } from './queues';
-import { personPresence } from '../roster/person-presence';
+import { IngestBatcher } from './ingest-batcher';
+import { ingestRosterEvents, isRosterEvent, type RosterEvent } from '../roster/roster-ingest';
 import { newMessageId } from './message-id';
 
-interface IngestJob {
-  account: AccountRef;
-  event: RemoteEvent;
-}
+/** One event, or a run of one account's roster events (contacts, presence) handled together. */
+type IngestJob = { account: AccountRef; event: RemoteEvent } | { account: AccountRef; events: RosterEvent[] };
+
+/** Roster events per batch job. */
+const ROSTER_BATCH = 1000;
 
 /** The durable dedupe key of an event: a message is the same message however often the network repeats it. */
 export function ingestJobId(accountId: string, event: RemoteEvent): string {
@@ -68,18 +70,53 @@ export class IngestService implements OnApplicationBootstrap {
     });
   }
 
+  // Group commit: events an account emits together are enqueued together (one durable write).
+  private readonly batcher = new IngestBatcher((account, events) => this.enqueueEvents(account, events));
+
   async accept(account: AccountRef, event: RemoteEvent): Promise<void> {
     if (event.type === 'connection.state') return; // the supervisor records states directly
-    await this.queue.enqueue<IngestJob>(INGEST_QUEUE, {
-      id: ingestJobId(account.accountId, event),
-      group: groupOf(account.accountId, event),
-      data: { account, event },
-    });
+    await this.batcher.add(account, event);
   }
 
-  async handle({ account, event }: IngestJob): Promise<void> {
+  /**
+   * One account's events in the order emitted: a run of roster events becomes one batch job (a login's
+   * thousands of contacts and presences), anything else its own job with its dedupe id, as before.
+   */
+  private async enqueueEvents(account: AccountRef, events: RemoteEvent[]): Promise<void> {
+    const jobs: JobSpec<IngestJob>[] = [];
+    let run: RosterEvent[] = [];
+    const endRun = () => {
+      if (run.length === 0) return;
+      jobs.push({
+        id: `roster:${account.accountId}:${randomUUID()}`,
+        group: groupOf(account.accountId, run[0]!),
+        data: { account, events: run },
+      });
+      run = [];
+    };
+    for (const event of events) {
+      if (isRosterEvent(event)) {
+        run.push(event);
+        if (run.length >= ROSTER_BATCH) endRun();
+        continue;
+      }
+      endRun();
+      jobs.push({
+        id: ingestJobId(account.accountId, event),
+        group: groupOf(account.accountId, event),
+        data: { account, event },
+      });
+    }
+    endRun();
+    await this.queue.enqueueMany<IngestJob>(INGEST_QUEUE, jobs);
+  }
+
+  async handle(job: IngestJob): Promise<void> {
+    const { account } = job;
     // Events still queued for an account that was deleted meanwhile have nowhere to go.
     if (!(await this.ds.getRepository(Account).exists({ where: { id: account.accountId } }))) return;
+    if ('events' in job) return ingestRosterEvents(this.ds, this.events, account, job.events);
+    const { event } = job;
     switch (event.type) {
       case 'connection.state':
         return;
@@ -90,14 +127,10 @@ export class IngestService implements OnApplicationBootstrap {
       case 'message.redact':
         return this.onRedact(account, event);
       case 'presence':
-        return this.onPresence(account, event);
       case 'contact.upsert':
-        return this.onContact(account, event);
       case 'contact.remove':
-        await this.ds
-          .getRepository(Endpoint)
-          .update({ accountId: account.accountId, address: event.userId }, { presenceState: 'offline' });
-        return;
+        // One at a time only from jobs queued before roster events were batched.
+        return ingestRosterEvents(this.ds, this.events, account, [event]);
       case 'room.upsert':
         await this.ds.transaction(async (m) => {
           const conv = await this.conversation(m, account, event.roomId, event.kind, event.title);
@@ -349,57 +382,6 @@ export class IngestService implements OnApplicationBootstrap {
       id: msg.id,
       conversationId: msg.conversationId,
       status: 'delivered',
-    });
-  }
-
-  private async onPresence(account: AccountRef, e: RemoteEventOf<'presence'>): Promise<void> {
-    const ep = await this.ds.transaction((m) => this.endpoint(m, account, e.userId));
-    await this.ds.getRepository(Endpoint).update(
-      { id: ep.id },
-      {
-        presenceState: e.presence.state,
-        presenceStatus: e.presence.status ?? null,
-        presenceSince: toMs(e.presence.since ?? e.at),
-        lastActiveAt: e.presence.state === 'offline' ? ep.lastActiveAt : toMs(e.at),
-      },
-    );
-    // The person's presence as the buddy list shows it, so a client can update without refetching.
-    const endpoints = ep.personId
-      ? await this.ds.getRepository(Endpoint).find({ where: { personId: ep.personId } })
-      : [];
-    const connected = new Set(
-      (
-        await this.ds.getRepository(Account).find({
-          where: { id: In([...new Set(endpoints.map((x) => x.accountId))]), state: 'connected' },
-          select: { id: true },
-        })
-      ).map((a) => a.id),
-    );
-    await this.events.publish(account.ownerId, 'presence.changed', {
-      endpointId: ep.id,
-      personId: ep.personId,
-      accountId: account.accountId,
-      address: e.userId,
-      presence: e.presence,
-      personPresence: personPresence(endpoints, (id) => connected.has(id)),
-    });
-  }
-
-  private async onContact(account: AccountRef, e: RemoteEventOf<'contact.upsert'>): Promise<void> {
-    const ep = await this.ds.transaction((m) => this.endpoint(m, account, e.userId, e.displayName));
-    await this.ds.getRepository(Endpoint).update(
-      { id: ep.id },
-      patch<Endpoint>({
-        hints: e.hints ?? ep.hints,
-        capabilities: { ...ep.capabilities, ...(e.capabilities ?? {}) },
-      }),
-    );
-    await this.events.publish(account.ownerId, 'contact.updated', {
-      endpointId: ep.id,
-      personId: ep.personId,
-      accountId: account.accountId,
-      address: e.userId,
-      displayName: e.displayName,
     });
   }
 }

@@ -30,6 +30,8 @@ export interface ClientContext {
    * The one entry point for everything that arrives from the network. Resolves when the event is
    * durably accepted by the gateway: an adapter that acknowledges to its network (a sync token, a MAM
    * cursor, a stream-management ack) does so only after this resolves, so a crash never loses events.
+   * Events are accepted in the order emit() is called: an adapter may hand over a burst (a roster, the
+   * presences after login) without awaiting each one, and the gateway then stores it in a few writes.
    */
   emit(event: RemoteEvent): Promise<void>;
   readonly state: AccountStateStore;
