@@ -507,22 +507,26 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable, 
     return userIdOf(nick, this.server, this.caseMapping());
   }
 
+  /** Resolves once the gateway accepted the event. */
   private emit(event: RemoteEvent, after?: Promise<void>): Promise<void> {
-    // In network order, each accepted before the next (the contract's ordering rule).
-    const next = this.emitChain.then(async () => {
+    // In network order: each handed to the gateway after the previous one was (the gateway accepts events
+    // in the order they are emitted), but without waiting for the previous one to be durable, so a burst
+    // such as hundreds of MONITOR replies is accepted in one write rather than one write each.
+    const handed = this.emitChain.then(async () => {
       if (after) await after;
-      if (this.disposed || this.ctx.signal.aborted) return;
-      try {
-        await this.ctx.emit(event);
-      } catch (e) {
-        this.ctx.logger.warn('the gateway did not accept an event', {
-          type: event.type,
-          error: errorText(e),
-        });
-      }
+      if (this.disposed || this.ctx.signal.aborted) return undefined;
+      // Wrapped: a bare promise returned here would make the chain wait for the acceptance again.
+      return {
+        accepted: this.ctx.emit(event).catch((e: unknown) => {
+          this.ctx.logger.warn('the gateway did not accept an event', {
+            type: event.type,
+            error: errorText(e),
+          });
+        }),
+      };
     });
-    this.emitChain = next;
-    return next;
+    this.emitChain = handed.then(() => undefined);
+    return handed.then((h) => h?.accepted);
   }
 
   private report(status: ConnectionStatus): Promise<void> {

@@ -67,6 +67,8 @@ const MAM_MARKER = 'mam.last';
 const MAM_SKIP = 'mam.skipOnce';
 const MAM_PAGE = 100;
 const MAM_MAX_PAGES = 50;
+/** Roster and presence events handed to the gateway and not yet accepted, at most (see emitInOrder). */
+const EMIT_WINDOW = 2000;
 
 /** Where the archive catch-up resumes: after an archive id, or (no id known yet) from a time. */
 interface MamMarker {
@@ -116,6 +118,8 @@ export class XmppClient
   /** This connection's outcome was reported (a drop): later errors of the same connection are noise. */
   private ended = false;
   private queue: Promise<void> = Promise.resolve();
+  private unaccepted = 0;
+  private readonly acceptWaiters: (() => void)[] = [];
   private readonly self: string;
   private readonly resource: string;
   private readonly presences = new Map<string, Map<string, ResourcePresence>>();
@@ -230,7 +234,7 @@ export class XmppClient
     this.enqueue(async () => {
       for (const item of items) {
         const ev = mapRosterItem(item, at);
-        if (ev) await this.emit(ev);
+        if (ev) await this.emitInOrder(ev);
       }
     });
     await this.mamCatchUp().catch((e: unknown) =>
@@ -261,7 +265,7 @@ export class XmppClient
       this.enqueue(async () => {
         for (const item of items) {
           const ev = mapRosterItem(item, at);
-          if (ev) await this.emit(ev);
+          if (ev) await this.emitInOrder(ev);
         }
       });
       return true;
@@ -572,7 +576,7 @@ export class XmppClient
       });
     }
     const agg = aggregatePresence(map);
-    await this.emit({
+    await this.emitInOrder({
       type: 'presence',
       at: now(),
       userId: RemoteUserId(bare),
@@ -1009,6 +1013,31 @@ export class XmppClient
   private async emit(event: RemoteEvent): Promise<void> {
     if (this.closing || this.ctx.signal.aborted) return;
     await this.ctx.emit(event);
+  }
+
+  /**
+   * Hands over an event nothing is acknowledged for (roster, presence) without waiting for the gateway to
+   * accept it, so that a burst — a roster of thousands and the presence answers after login — is accepted
+   * in a few durable writes instead of one each. The gateway accepts events in the order they are emitted.
+   * At most EMIT_WINDOW wait at once; past that the stanza queue waits too, so a slow gateway still holds
+   * us back.
+   */
+  private async emitInOrder(event: RemoteEvent): Promise<void> {
+    while (this.unaccepted >= EMIT_WINDOW) await new Promise<void>((r) => this.acceptWaiters.push(r));
+    if (this.closing || this.ctx.signal.aborted) return;
+    this.unaccepted++;
+    this.ctx
+      .emit(event)
+      .catch((e: unknown) =>
+        this.ctx.logger.warn('xmpp: the gateway did not accept an event', {
+          type: event.type,
+          error: errText(e),
+        }),
+      )
+      .finally(() => {
+        this.unaccepted--;
+        this.acceptWaiters.shift()?.();
+      });
   }
 
   private drop(status: ConnectionStatus): void {
