@@ -21,6 +21,12 @@ export class CallsController {
     return this.calls.routes(user.id, id, query.media ?? 'audio');
   }
 
+  /** STUN/TURN servers for the client's own WebRTC stack (TURN credentials are time-limited when possible). */
+  @Get('calls/ice-servers')
+  iceServers(@CurrentUser() user: AuthUser) {
+    return this.calls.iceServers(user.id);
+  }
+
   @Post('calls')
   place(@CurrentUser() user: AuthUser, @Body() body: PlaceCallDto) {
     return this.calls.place(user.id, body);

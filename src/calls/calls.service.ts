@@ -33,6 +33,7 @@ import type { AdapterRegistry } from '../registry/adapter-registry';
 import { CallId, isVoiceCapable, RemoteUserId, type RemoteEventOf, type VoiceCapable } from '../sdk';
 import { Account, Call, Endpoint, Person } from '../storage/entities';
 import { ADAPTER_REGISTRY, CONFIG, DATA_SOURCE, LOGGER } from '../tokens';
+import { iceServersFor } from './ice-servers';
 import { RtpMediaLeg, SdpError } from './media/rtp-media.leg';
 
 /** The codecs of the gateway's own RTP leg (G.711 only: it has no other codec). */
@@ -129,6 +130,10 @@ export class CallsService implements OnApplicationBootstrap, OnApplicationShutdo
   /** The gateway-terminated media leg of a live call (the relay to another leg attaches here). */
   media(callId: string): RtpMediaLeg | undefined {
     return this.live.get(callId)?.leg;
+  }
+
+  iceServers(ownerId: string) {
+    return iceServersFor(ownerId, this.config.calls, Date.now());
   }
 
   // ---- routes ----

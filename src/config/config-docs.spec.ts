@@ -39,6 +39,8 @@ describe('the schema annotations', () => {
       'queue.redisUrl': 'url-credentials',
       'security.secretKey': 'secret',
       'admin.password': 'secret',
+      'calls.turnSecret': 'secret',
+      'calls.turnPassword': 'secret',
     });
   });
 
@@ -109,6 +111,7 @@ describe('config/switchboard.example.yaml', () => {
         'adapters',
         'admin',
         'bridges',
+        'calls',
         'database',
         'log',
         'queue',

@@ -276,16 +276,51 @@ export const bridgeSpecSchema = z.strictObject({
   options: key(mapping().default({}), { description: 'Bridge settings (relay format and the like).' }),
 });
 
-const callsSchema = z.strictObject({
-  mediaAddress: key(z.ipv4({ error: 'expected an IPv4 address' }).default('127.0.0.1'), {
-    description:
-      'Address the gateway binds its RTP media sockets to and writes into SDP for the call legs it ' +
-      'terminates itself (SIP). It must be reachable by the far end (or its proxy).',
-  }),
-  answerTimeoutSeconds: key(int(5, 600).default(45), {
-    description: 'How long a call may ring unanswered before it ends as no_answer.',
-  }),
-});
+const callsSchema = z
+  .strictObject({
+    mediaAddress: key(z.ipv4({ error: 'expected an IPv4 address' }).default('127.0.0.1'), {
+      description:
+        'Address the gateway binds its RTP media sockets to and writes into SDP for the call legs it ' +
+        'terminates itself (SIP). It must be reachable by the far end (or its proxy).',
+    }),
+    answerTimeoutSeconds: key(int(5, 600).default(45), {
+      description: 'How long a call may ring unanswered before it ends as no_answer.',
+    }),
+    stunUrls: key(list(text('a stun: URL')).default([]), {
+      description: 'STUN servers handed to clients for ICE (GET /api/v1/calls/ice-servers).',
+      example: ['stun:turn.example.org:3478'],
+    }),
+    turnUrls: key(list(text('a turn: or turns: URL')).default([]), {
+      description: 'TURN relays handed to clients, for peers behind symmetric NATs.',
+      example: ['turn:turn.example.org:3478?transport=udp'],
+    }),
+    turnSecret: key(text('the shared secret').optional(), {
+      description:
+        "coturn's static-auth-secret: clients get time-limited TURN credentials (TURN REST API: user " +
+        '"expiry:userId", password the base64 HMAC-SHA1 of it). Preferred over a static user.',
+      sensitive: 'secret',
+      example: 'a-long-random-string',
+    }),
+    turnUsername: key(text('a user name').optional(), {
+      description: 'A static TURN user, when there is no turnSecret.',
+      example: 'switchboard',
+    }),
+    turnPassword: key(text('a password').optional(), {
+      description: "The static TURN user's password.",
+      sensitive: 'secret',
+      example: 'a-password',
+    }),
+    turnTtlSeconds: key(int(60, 86_400).default(3600), {
+      description: 'Lifetime of time-limited TURN credentials, in seconds.',
+    }),
+  })
+  .refine(
+    (c) =>
+      c.turnUrls.length === 0 ||
+      c.turnSecret !== undefined ||
+      (c.turnUsername !== undefined && c.turnPassword !== undefined),
+    { error: 'turnUrls need turnSecret, or turnUsername and turnPassword', path: ['turnSecret'] },
+  );
 
 const eventsSchema = z.strictObject({
   replayLimit: key(int(0).default(1000), {

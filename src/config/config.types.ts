@@ -89,6 +89,15 @@ export interface AppConfig {
     readonly retentionHours: number;
     readonly clientBufferBytes: number;
   };
-  readonly calls: { readonly mediaAddress: string; readonly answerTimeoutSeconds: number };
+  readonly calls: {
+    readonly mediaAddress: string;
+    readonly answerTimeoutSeconds: number;
+    readonly stunUrls: readonly string[];
+    readonly turnUrls: readonly string[];
+    readonly turnSecret?: string;
+    readonly turnUsername?: string;
+    readonly turnPassword?: string;
+    readonly turnTtlSeconds: number;
+  };
   readonly log: { readonly level: LogLevel; readonly format: LogFormat };
 }

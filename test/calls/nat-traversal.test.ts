@@ -1,19 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHmac } from 'node:crypto';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { type CoturnServer, startCoturn } from '../support/coturn';
-import { eventually } from '../support/gateway';
+import { ADMIN_PASSWORD, Api, eventually, startTestGateway } from '../support/gateway';
 import { createNatLab, type NatKind, type NatLab } from './nat/nat-lab';
 
 const ROOT = path.resolve(__dirname, '../..');
 const SECRET = 'nat-test-secret';
-
-/** Time-limited TURN REST credentials (coturn's use-auth-secret): user "expiry:name", HMAC-SHA1 password. */
-function turnCredentials(name: string): { username: string; credential: string } {
-  const username = `${Math.floor(Date.now() / 1000) + 600}:${name}`;
-  return { username, credential: createHmac('sha1', SECRET).update(username).digest('base64') };
-}
 
 interface PeerMsg {
   sdp?: string;
@@ -95,6 +88,26 @@ interface Outcome {
  */
 describe('NAT traversal: ICE with STUN and TURN (coturn) across namespaced NATs', () => {
   const results: Outcome[] = [];
+  // The gateway hands clients their ICE servers; its TURN credentials are the time-limited REST kind
+  // that coturn checks against the same shared secret.
+  let env: Awaited<ReturnType<typeof startTestGateway>>;
+  let api: Api;
+
+  beforeAll(async () => {
+    env = await startTestGateway({
+      calls: {
+        stunUrls: ['stun:198.18.0.1:3478'],
+        turnUrls: ['turn:198.18.0.1:3478?transport=udp'],
+        turnSecret: SECRET,
+        turnTtlSeconds: 600,
+      },
+    });
+    api = await new Api(env.gw.url).login('admin', ADMIN_PASSWORD);
+  });
+
+  afterAll(async () => {
+    await env?.stop();
+  });
   let lab: NatLab | undefined;
   let turn: CoturnServer | undefined;
   const peers: PeerProcess[] = [];
@@ -133,12 +146,16 @@ describe('NAT traversal: ICE with STUN and TURN (coturn) across namespaced NATs'
       deniedPeers: ['198.19.0.0-198.19.255.255'],
       netns: lab.inet,
     });
-    const servers = (name: string) => [
-      { urls: `stun:${lab!.serverIp}:3478` },
-      ...(withTurn ? [{ urls: `turn:${lab!.serverIp}:3478?transport=udp`, ...turnCredentials(name) }] : []),
-    ];
-    const a = new PeerProcess(lab.sites[0].host, servers('a'));
-    const b = new PeerProcess(lab.sites[1].host, servers('b'));
+    const fromGateway = (await api.call('GET', '/api/v1/calls/ice-servers')).json as {
+      iceServers: { urls: string[]; username?: string; credential?: string }[];
+    };
+    // Without TURN: the STUN entry only. werift takes one URL per entry.
+    const servers = fromGateway.iceServers
+      .filter((x) => withTurn || x.username === undefined)
+      .map((x) => ({ ...x, urls: x.urls[0]! }));
+    expect(servers.some((x) => x.urls.startsWith('turn:'))).toBe(withTurn);
+    const a = new PeerProcess(lab.sites[0].host, servers);
+    const b = new PeerProcess(lab.sites[1].host, servers);
     peers.push(a, b);
     a.send({ cmd: 'offer' });
     const offer = await a.sdp();
