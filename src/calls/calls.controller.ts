@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { uuidPipe } from '../api/accounts/accounts.controller';
 import { CurrentUser } from '../api/auth/auth.guard';
 import type { AuthUser } from '../api/auth/auth.service';
-import { AcceptCallDto, CallRoutesQueryDto, PlaceCallDto } from './calls.dto';
+import { AcceptCallDto, CallCandidatesDto, CallRoutesQueryDto, PlaceCallDto } from './calls.dto';
 import { CallsService } from './calls.service';
 
 @ApiTags('calls')
@@ -51,6 +51,17 @@ export class CallsController {
   @HttpCode(200)
   accept(@CurrentUser() user: AuthUser, @Param('id', uuidPipe) id: string, @Body() body: AcceptCallDto) {
     return this.calls.accept(user.id, id, body.sdp);
+  }
+
+  /** Trickle ICE: the client's candidates go to the network (Matrix m.call.candidates, Jingle transport-info). */
+  @Post('calls/:id/candidates')
+  @HttpCode(202)
+  candidates(
+    @CurrentUser() user: AuthUser,
+    @Param('id', uuidPipe) id: string,
+    @Body() body: CallCandidatesDto,
+  ) {
+    return this.calls.candidates(user.id, id, body.candidates);
   }
 
   @Post('calls/:id/reject')

@@ -1,5 +1,20 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, IsUUID, MaxLength, MinLength } from 'class-validator';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
 
 export class PlaceCallDto {
   @ApiProperty({ required: false, description: 'Call this contact: the negotiator picks the best route.' })
@@ -43,4 +58,35 @@ export class CallRoutesQueryDto {
   @IsOptional()
   @IsIn(['audio', 'video'])
   media?: 'audio' | 'video';
+}
+
+export class IceCandidateDto {
+  @ApiProperty({ description: 'The a=candidate line without "a=" (as RTCIceCandidate.candidate).' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(1024)
+  candidate!: string;
+
+  @ApiProperty({ required: false })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  sdpMid?: string;
+
+  @ApiProperty({ required: false })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(64)
+  sdpMLineIndex?: number;
+}
+
+export class CallCandidatesDto {
+  @ApiProperty({ type: [IceCandidateDto], description: "The client's trickled ICE candidates." })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(64)
+  @ValidateNested({ each: true })
+  @Type(() => IceCandidateDto)
+  candidates!: IceCandidateDto[];
 }

@@ -327,6 +327,20 @@ export class CallsService implements OnApplicationBootstrap, OnApplicationShutdo
     return this.get(ownerId, id);
   }
 
+  async candidates(
+    ownerId: string,
+    id: string,
+    candidates: { candidate: string; sdpMid?: string; sdpMLineIndex?: number }[],
+  ): Promise<{ id: string; sent: number }> {
+    const row = await this.row(ownerId, id);
+    const call = this.live.get(row.id);
+    if (!call) throw ApiError.conflict('the call is over');
+    if (call.route.media !== 'client')
+      throw ApiError.conflict("the gateway terminates this call's media; there are no client candidates");
+    await call.client.sendCandidates(CallId(call.remoteId), candidates);
+    return { id: row.id, sent: candidates.length };
+  }
+
   async reject(ownerId: string, id: string): Promise<CallView> {
     const row = await this.row(ownerId, id);
     const call = this.live.get(row.id);

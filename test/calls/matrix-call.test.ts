@@ -201,6 +201,16 @@ describe('Matrix calls through the gateway (m.call.* with werift peers)', () => 
       'packets both ways',
       20_000,
     );
+    // Trickle ICE through the API: a candidate of the client reaches bob as m.call.candidates.
+    const cand = 'candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host';
+    const trickled = await api.call('POST', `/api/v1/calls/${id}/candidates`, {
+      candidates: [{ candidate: cand, sdpMid: '0', sdpMLineIndex: 0 }],
+    });
+    expect(trickled.status).toBe(202);
+    const cands = await bobSees('m.call.candidates', id);
+    expect(cands.content.candidates).toEqual([{ candidate: cand, sdpMid: '0', sdpMLineIndex: 0 }]);
+    const bad = await api.call('POST', `/api/v1/calls/${id}/candidates`, { candidates: [{ sdpMid: 1 }] });
+    expect(bad.status).toBe(400);
     const hung = await api.call('DELETE', `/api/v1/calls/${id}`);
     expect(hung.json).toMatchObject({ state: 'ended', endReason: 'hangup' });
     const hangup = await bobSees('m.call.hangup', id);
