@@ -5,7 +5,7 @@ import type { ClientEventsService } from '../events/client-events.service';
 import type { ClientEventType } from '../events/client-event.types';
 import type { AccountRef } from '../messaging/queues';
 import type { RemoteEvent, RemoteEventOf } from '../sdk';
-import { insertMany } from '../storage/bulk-insert';
+import { insertMany, updateById } from '../storage/bulk-insert';
 import { Account, Endpoint, Person } from '../storage/entities';
 import { personPresence } from './person-presence';
 
@@ -182,18 +182,13 @@ export async function ingestRosterEvents(
 }
 
 function update(m: EntityManager, ep: Endpoint) {
-  return m.update(
-    Endpoint,
-    { id: ep.id },
-    {
-      displayName: ep.displayName,
-      presenceState: ep.presenceState,
-      presenceStatus: ep.presenceStatus,
-      presenceSince: ep.presenceSince,
-      lastActiveAt: ep.lastActiveAt,
-      // JSON columns: TypeORM's deep-partial type does not fit Record<string, unknown>.
-      hints: ep.hints as never,
-      capabilities: ep.capabilities as never,
-    },
-  );
+  return updateById(m, Endpoint, ep.id, {
+    displayName: ep.displayName,
+    presenceState: ep.presenceState,
+    presenceStatus: ep.presenceStatus,
+    presenceSince: ep.presenceSince,
+    lastActiveAt: ep.lastActiveAt,
+    hints: ep.hints,
+    capabilities: ep.capabilities,
+  });
 }

@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { Account, ClientEvent, Endpoint, Person, User, openDatabase } from '../../src/storage';
-import { insertMany } from '../../src/storage/bulk-insert';
+import { insertMany, updateById } from '../../src/storage/bulk-insert';
 import { startPostgres, type PostgresServer } from '../support/postgres';
 
-// The multi-row INSERT the roster and event log use for bursts, on both databases: values go through the
+// The multi-row INSERT and by-id UPDATE the roster and event log use for bursts, on both databases: values go through the
 // entities' column conversions (JSON, epoch ms), chunks split the statement, RETURNING reads back
 // generated sequence numbers.
-describe.each(['sqlite', 'postgres'] as const)('insertMany on %s', (driver) => {
+describe.each(['sqlite', 'postgres'] as const)('insertMany and updateById on %s', (driver) => {
   let ds: DataSource;
   let dir: string | undefined;
   let pg: PostgresServer | undefined;
@@ -82,6 +82,27 @@ describe.each(['sqlite', 'postgres'] as const)('insertMany on %s', (driver) => {
       hints: { handles: ['c7@example.org'] },
       lastActiveAt: null,
     });
+
+    await ds.transaction((m) =>
+      updateById(m, Endpoint, seven.id, {
+        presenceState: 'away',
+        presenceStatus: null,
+        lastActiveAt: now + 1,
+        capabilities: { voice: true, codecs: ['opus'] },
+      }),
+    );
+    expect(await ds.getRepository(Endpoint).findOneByOrFail({ id: seven.id })).toMatchObject({
+      presenceState: 'away',
+      presenceStatus: null,
+      presenceSince: now - 7,
+      lastActiveAt: now + 1,
+      capabilities: { voice: true, codecs: ['opus'] },
+      displayName: 'C 7',
+    });
+    // Only that row.
+    expect(await ds.getRepository(Endpoint).countBy({ accountId: account.id, presenceState: 'away' })).toBe(
+      1,
+    );
   });
 
   it('reads generated sequence numbers back with RETURNING', async () => {
