@@ -295,6 +295,16 @@ describe('selectRoutes: XMPP resources', () => {
     ]);
   });
 
+  it('reads voice/video flags as jingle features when the adapter reports no feature list', () => {
+    expect(selectRoutes([ep('xmpp', { capabilities: { voice: true } })], audio).routes).toHaveLength(1);
+    const video = selectRoutes([ep('xmpp', { capabilities: { voice: true } })], { ...audio, media: 'video' });
+    expect(video.rejected[0]!.reason).toBe('xmpp: resource lacks jingle video');
+    expect(
+      selectRoutes([ep('xmpp', { capabilities: { voice: true, video: true } })], { ...audio, media: 'video' })
+        .routes,
+    ).toHaveLength(1);
+  });
+
   it('ignores malformed resource records', () => {
     const e = ep('xmpp', { capabilities: { features: AUDIO, resources: [{ resource: 3 }, 'x'] } });
     expect(selectRoutes([e], audio).routes).toHaveLength(1);

@@ -154,7 +154,13 @@ function evaluateEndpoint(
             resource: '',
             presence: ep.presence,
             ...(ep.lastActiveAt !== undefined ? { lastActiveAt: ep.lastActiveAt } : {}),
-            ...(caps.features ? { features: caps.features } : {}),
+            // An adapter that folds disco features into voice/video flags (the XMPP adapter's caps)
+            // still says what the resources can do.
+            ...(caps.features
+              ? { features: caps.features }
+              : caps.voice === true
+                ? { features: [XMPP_FEATURES.audio, ...(caps.video === true ? [XMPP_FEATURES.video] : [])] }
+                : {}),
             ...(caps.codecs ? { codecs: caps.codecs } : {}),
           },
         ];
