@@ -610,7 +610,7 @@ const toWire = (text: string): string => Buffer.from(text, 'utf8').toString('lat
 const fromWire = (bytes: string): string => Buffer.from(bytes, 'latin1').toString('utf8');
 
 /** Codec names (rtpmap) of an SDP body, without a full parse: OPTIONS answers only need the list. */
-function codecsInSdp(sdp: string): string[] {
+export function codecsInSdp(sdp: string): string[] {
   const out: string[] = [];
   for (const m of sdp.matchAll(/^a=rtpmap:\d+ ([^/\s]+)\//gm)) if (!out.includes(m[1]!)) out.push(m[1]!);
   if (/^m=audio \d+ RTP\/AVP(?: \d+)*? 0(?: |$)/m.test(sdp) && !out.includes('PCMU')) out.push('PCMU');
