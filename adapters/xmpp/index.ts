@@ -20,7 +20,8 @@ export default defineAdapter<XmppOptions>({
     redact: true,
     reply: true,
     history: true,
-    media: { audio: false, video: false },
+    voice: true,
+    media: { audio: true, video: true },
     // Servers commonly cap stanzas at 256 KiB; leave room for the envelope.
     maxMessageBytes: 200_000,
   },

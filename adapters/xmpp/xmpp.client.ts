@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Socket as NetSocket } from 'node:net';
 import {
+  type CallId,
+  type CallOffer,
+  type VoiceCapable,
   type ClientContext,
   type ConnectionStatus,
   type EditCapable,
@@ -53,6 +56,7 @@ import { classifyFailure } from './xmpp-errors.mapper';
 import { NS } from './xmpp.namespaces';
 import { resolveEndpoint, type XmppOptions } from './xmpp.options';
 import { parseTrust, TlsSocket } from './xmpp-tls.socket';
+import { JINGLE_FEATURES, JingleCalls } from './xmpp-jingle.session';
 
 type Element = xml.Element;
 
@@ -107,7 +111,8 @@ export class XmppClient
     EditCapable,
     RedactCapable,
     ReplyCapable,
-    HistoryCapable
+    HistoryCapable,
+    VoiceCapable
 {
   readonly nativeReplies = true as const;
   private current: ConnectionStatus = { state: 'connecting' };
@@ -125,6 +130,26 @@ export class XmppClient
   private readonly presences = new Map<string, Map<string, ResourcePresence>>();
   /** Bare JIDs in our roster: someone we added who asks for our presence is approved without asking the user. */
   private readonly rosterJids = new Set<string>();
+  /** Calls: Jingle sessions started with Jingle Message Initiation (xmpp-jingle.session.ts). */
+  private readonly jingle = new JingleCalls({
+    self: () => this.conn?.entity.jid?.toString(),
+    sendIq: async (to, child) => {
+      const conn = this.conn;
+      if (!conn) throw new Error('offline');
+      await conn.iqCaller.set(child, to, 15_000);
+    },
+    sendMessage: (to, child) =>
+      this.write(
+        this.requireOnline(),
+        xml(
+          'message',
+          { to, type: 'chat', id: `sb-jmi-${++this.seq}` },
+          child,
+          xml('store', { xmlns: 'urn:xmpp:hints' }),
+        ),
+      ),
+    emit: (event) => void this.emit(event),
+  });
   private seq = 0;
   private readonly rooms = new Map<string, JoinedRoom>();
   private myPresence: Presence = { state: 'available' };
@@ -240,7 +265,7 @@ export class XmppClient
     await this.mamCatchUp().catch((e: unknown) =>
       this.ctx.logger.warn('xmpp: archive catch-up failed', { error: errText(e) }),
     );
-    await conn.entity.send(buildPresence(this.myPresence));
+    await conn.entity.send(this.withCaps(buildPresence(this.myPresence)));
     // Once we queried the archive, prosody (and XEP-0313 servers generally) no longer flush offline
     // storage to us: what arrived between the catch-up's last page and our presence is only in the
     // archive. A second pass fetches it; anything also delivered live is recognised as seen.
@@ -251,6 +276,37 @@ export class XmppClient
       await this.joinRoom(room).catch((e: unknown) =>
         this.ctx.logger.warn('xmpp: could not join a configured room', { room, error: errText(e) }),
       );
+  }
+
+  /** What we are (XEP-0030), also the source of the caps hash our presence carries (XEP-0115). */
+  private discoInfo(): Element {
+    return xml(
+      'query',
+      { xmlns: NS.discoInfo },
+      xml('identity', { category: 'client', type: 'pc', name: 'Switchboard' }),
+      ...[
+        NS.discoInfo,
+        NS.ping,
+        NS.receipts,
+        NS.chatStates,
+        NS.markers,
+        NS.correct,
+        NS.retract1,
+        NS.reply,
+        NS.muc,
+        ...JINGLE_FEATURES,
+      ].map((v) => xml('feature', { var: v })),
+    );
+  }
+
+  /** Our presence with entity capabilities, so contacts can see we take Jingle calls. */
+  private withCaps(presence: Element): Element {
+    const ver = capsVer(this.discoInfo());
+    if (ver)
+      presence.append(
+        xml('c', { xmlns: NS.caps, hash: 'sha-1', node: 'https://switchboard.invalid/caps', ver }),
+      );
+    return presence;
   }
 
   private installIqHandlers({ iqCallee }: XmppConnection): void {
@@ -271,24 +327,11 @@ export class XmppClient
       return true;
     });
     iqCallee.get(NS.ping, 'ping', () => true);
-    iqCallee.get(NS.discoInfo, 'query', () =>
-      xml(
-        'query',
-        { xmlns: NS.discoInfo },
-        xml('identity', { category: 'client', type: 'pc', name: 'Switchboard' }),
-        ...[
-          NS.discoInfo,
-          NS.ping,
-          NS.receipts,
-          NS.chatStates,
-          NS.markers,
-          NS.correct,
-          NS.retract1,
-          NS.reply,
-          NS.muc,
-        ].map((v) => xml('feature', { var: v })),
-      ),
-    );
+    iqCallee.set(JINGLE_FEATURES[0], 'jingle', (c) => {
+      const r = this.jingle.handleJingle(c.stanza.attrs.from ?? '', c.element!);
+      return r === true ? true : xml('error', { type: 'cancel' }, xml(r, { xmlns: NS.stanzas }));
+    });
+    iqCallee.get(NS.discoInfo, 'query', () => this.discoInfo());
   }
 
   async disconnect(): Promise<void> {
@@ -353,6 +396,7 @@ export class XmppClient
   }
 
   private async handleMessage(stanza: Element): Promise<void> {
+    if (this.jingle.handleMessage(stanza)) return;
     if (stanza.getChild('result', NS.mam)) {
       const archived = unwrapArchiveResult(stanza, this.self);
       // Only results of a query we made, from our own archive (anyone else's would be forged history).
@@ -779,7 +823,7 @@ export class XmppClient
   async setPresence(presence: Presence): Promise<void> {
     this.myPresence = presence;
     const entity = this.requireOnline();
-    await this.write(entity, buildPresence(presence));
+    await this.write(entity, this.withCaps(buildPresence(presence)));
     // MUC rooms only see directed presence.
     for (const [room, r] of this.rooms) {
       if (!r.joined || presence.state === 'offline') continue;
@@ -931,6 +975,28 @@ export class XmppClient
 
   private chatType(to: string): ChatType {
     return this.rooms.get(to)?.joined ? 'groupchat' : 'chat';
+  }
+
+  // ---- calls (Jingle + JMI, xmpp-jingle.session.ts) ----
+
+  placeCall(offer: CallOffer): Promise<void> {
+    this.requireOnline();
+    return this.jingle.placeCall(offer);
+  }
+
+  answerCall(callId: CallId, sdp: string): Promise<void> {
+    return this.jingle.answerCall(callId, sdp);
+  }
+
+  sendCandidates(
+    callId: CallId,
+    candidates: { candidate: string; sdpMid?: string; sdpMLineIndex?: number }[],
+  ): Promise<void> {
+    return this.jingle.sendCandidates(callId, candidates);
+  }
+
+  hangup(callId: CallId, reason: 'hangup' | 'rejected' | 'busy' | 'no_answer' | 'failed'): Promise<void> {
+    return this.jingle.hangup(callId, reason);
   }
 
   private requireOnline(): XmppConnection['entity'] {
