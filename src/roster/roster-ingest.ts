@@ -49,9 +49,15 @@ export async function ingestRosterEvents(
         where: { accountId: account.accountId, address: In(part) },
       }))
         byAddress.set(e.address, e);
-    // The people of known endpoints with all their endpoints (other networks too): their aggregate.
+    // For presence events, the person's aggregate: the people of known endpoints with all their endpoints
+    // (other networks too). Contact events need none of it (a login's roster is thousands of them).
     const byPerson = new Map<string, Endpoint[]>();
-    const personIds = [...new Set([...byAddress.values()].flatMap((e) => (e.personId ? [e.personId] : [])))];
+    const presenceOf = new Set(batch.flatMap((e) => (e.type === 'presence' ? [e.userId as string] : [])));
+    const personIds = [
+      ...new Set(
+        [...byAddress.values()].flatMap((e) => (e.personId && presenceOf.has(e.address) ? [e.personId] : [])),
+      ),
+    ];
     for (const part of chunks(personIds))
       for (const e of await m.find(Endpoint, { where: { personId: In(part) } })) {
         // One object per row, so an update seen through the account's map is seen in the person's list.
