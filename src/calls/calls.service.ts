@@ -35,6 +35,7 @@ import { Account, Call, Endpoint, Person } from '../storage/entities';
 import { ADAPTER_REGISTRY, CONFIG, DATA_SOURCE, LOGGER } from '../tokens';
 import { iceServersFor } from './ice-servers';
 import { RtpMediaLeg, SdpError } from './media/rtp-media.leg';
+import { WebRtcMediaLeg } from './media/webrtc-media.leg';
 
 /** The codecs of the gateway's own RTP leg (G.711 only: it has no other codec). */
 const GATEWAY_CODECS: ('PCMU' | 'PCMA')[] = ['PCMU', 'PCMA'];
@@ -44,8 +45,11 @@ export interface CallRouteInfo extends Partial<RankedRoute> {
   accountId: string;
   network: string;
   address: string;
-  /** `gateway`: the gateway terminates the media (plain RTP); `client`: the client's SDP passes through. */
-  media: 'gateway' | 'client';
+  /**
+   * `gateway`: the gateway terminates the media (plain RTP); `client`: the client's SDP passes through;
+   * `relay`: the gateway answers the client's WebRTC and relays G.711 to a plain-RTP leg (SIP).
+   */
+  media: 'gateway' | 'client' | 'relay';
 }
 
 export interface CallView {
@@ -72,6 +76,8 @@ interface LiveCall {
   status: CallStatus;
   route: CallRouteInfo;
   leg?: RtpMediaLeg;
+  /** The client's WebRTC leg when the gateway relays between it and `leg`. */
+  webrtc?: WebRtcMediaLeg;
   /** An incoming call's offer, until it is accepted. */
   remoteOffer?: string;
   answerTimer?: NodeJS.Timeout;
@@ -206,17 +212,21 @@ export class CallsService implements OnApplicationBootstrap, OnApplicationShutdo
     }
     const clientMedia = input.sdp !== undefined;
     const codecs: CodecName[] = clientMedia ? offerCodecs(input.sdp!) : GATEWAY_CODECS;
+    if (input.media === 'video' && !clientMedia)
+      throw ApiError.badRequest('video calls need the client to send its SDP offer in sdp');
     const sel = this.select(endpoints, input.media, codecs);
     // The gateway's own leg is plain RTP: it terminates SIP calls; WebRTC networks need the client's SDP,
     // and a WebRTC offer (DTLS-SRTP) cannot go to a plain-RTP SIP phone without a relay.
     const plainOffer = clientMedia && offerIsPlainRtp(input.sdp!);
+    // A WebRTC offer to a SIP phone goes through the gateway's relay, G.711 end to end (no transcoding).
+    const relayCodecs = clientMedia && !plainOffer ? WebRtcMediaLeg.g711In(input.sdp!) : [];
     const carries = (r: RankedRoute): string | undefined =>
       !clientMedia
         ? r.signalling === 'sip'
           ? undefined
           : `${r.network}: the gateway terminates plain RTP only; send the client's SDP offer in sdp`
-        : r.signalling === 'sip' && !plainOffer
-          ? `${r.network}: a WebRTC offer cannot reach a plain-RTP SIP phone (no relay yet)`
+        : r.signalling === 'sip' && !plainOffer && !relayCodecs.some((c) => r.codecs.includes(c))
+          ? `${r.network}: the WebRTC offer has no G.711 for the relay to a SIP phone (no transcoding)`
           : undefined;
     const usable = sel.routes.filter((r) => carries(r) === undefined);
     const route = usable[0];
@@ -226,8 +236,6 @@ export class CallsService implements OnApplicationBootstrap, OnApplicationShutdo
         rejected: rejected.map((r) => ({ endpointId: r.endpointId, network: r.network, reason: r.reason })),
       });
     }
-    if (input.media === 'video' && !clientMedia)
-      throw ApiError.badRequest('video calls need the client to send its SDP offer in sdp');
     const account = await this.ds.getRepository(Account).findOne({ where: { id: route.accountId, ownerId } });
     const client = this.accounts.connectedClient(route.accountId);
     if (!account || !client || !isVoiceCapable(client))
@@ -235,10 +243,11 @@ export class CallsService implements OnApplicationBootstrap, OnApplicationShutdo
 
     const id = randomUUID();
     const now = Date.now();
+    const relay = clientMedia && route.signalling === 'sip' && !plainOffer;
     const info: CallRouteInfo = {
       ...route,
       direction: 'outgoing',
-      media: clientMedia ? 'client' : 'gateway',
+      media: relay ? 'relay' : clientMedia ? 'client' : 'gateway',
     };
     await insertRow(this.ds.manager, Call, {
       id,
@@ -263,12 +272,36 @@ export class CallsService implements OnApplicationBootstrap, OnApplicationShutdo
     };
     this.track(call);
     let sdp = input.sdp;
-    if (!clientMedia) {
-      call.leg = await RtpMediaLeg.open(this.config.calls.mediaAddress);
-      sdp = call.leg.offer(GATEWAY_CODECS.filter((c) => route.codecs.includes(c)));
+    let clientAnswer: string | undefined;
+    try {
+      if (relay) {
+        const codec = relayCodecs.find((c) => route.codecs.includes(c))!;
+        const servers = iceServersFor(ownerId, this.config.calls, Date.now()).iceServers;
+        const answered = await WebRtcMediaLeg.answer(input.sdp!, codec, {
+          hostAddresses: [this.config.calls.mediaAddress],
+          iceServers: servers.flatMap((x) => x.urls.map((urls) => ({ ...x, urls }))),
+        });
+        call.webrtc = answered.leg;
+        clientAnswer = answered.sdp;
+        call.leg = await RtpMediaLeg.open(this.config.calls.mediaAddress);
+        call.leg.relay();
+        const leg = call.leg;
+        answered.leg.onPayload((p) => leg.sendPayload(p));
+        leg.onPayload((p) => answered.leg.sendPayload(p));
+        sdp = leg.offer([codec]);
+      } else if (!clientMedia) {
+        call.leg = await RtpMediaLeg.open(this.config.calls.mediaAddress);
+        sdp = call.leg.offer(GATEWAY_CODECS.filter((c) => route.codecs.includes(c)));
+      }
+    } catch (err) {
+      await this.transition(call, { type: 'error' });
+      throw ApiError.badRequest(
+        `the call's media could not be set up: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
     this.armAnswerTimer(call);
-    await this.publish(call);
+    // The relay answers the client at once: its answer travels in the first call.state event.
+    await this.publish(call, clientAnswer !== undefined ? { sdp: clientAnswer } : {});
     const to = route.resource ? `${route.address}/${route.resource}` : route.address;
     // placeCall may only settle with the network's final answer; its outcome arrives as signals.
     client
@@ -373,7 +406,12 @@ export class CallsService implements OnApplicationBootstrap, OnApplicationShutdo
             return this.transition(call, { type: 'error' });
           }
         }
-        return this.transition(call, { type: 'answered' }, e.sdp !== undefined ? { sdp: e.sdp } : {});
+        // A relayed call's client has its answer already (the gateway's); the phone's SDP is the relay's.
+        return this.transition(
+          call,
+          { type: 'answered' },
+          e.sdp !== undefined && call.route.media === 'client' ? { sdp: e.sdp } : {},
+        );
       case 'candidates':
         await this.publish(call, { candidates: e.candidates ?? [] });
         return;
@@ -477,6 +515,7 @@ export class CallsService implements OnApplicationBootstrap, OnApplicationShutdo
     if (isFinalState(next.state)) {
       if (call.answerTimer) clearTimeout(call.answerTimer);
       call.leg?.close();
+      void call.webrtc?.close();
       this.untrack(call);
     }
     await this.ds

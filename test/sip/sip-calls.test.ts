@@ -1,6 +1,8 @@
 import { CallsService, RtpMediaLeg } from '../../src/calls';
 import { ClientEventsService } from '../../src/events/client-events.service';
+import { decodeG711, encodeG711 } from '../../src/calls/media/g711.codec';
 import { sineSource, toneRatio } from '../../src/calls/media/goertzel';
+import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters, RtpHeader, RtpPacket } from 'werift';
 import { ADMIN_PASSWORD, Api, eventually, startTestGateway } from '../support/gateway';
 import { type BaresipPhone, startBaresip } from '../support/baresip';
 import { type KamailioServer, startKamailio } from '../support/kamailio';
@@ -248,19 +250,88 @@ describe('SIP calls through the gateway (kamailio + baresip)', () => {
     }
   });
 
-  it('refuses a WebRTC offer for a SIP route, with the reason', async () => {
+  it('refuses a WebRTC offer without G.711 for a SIP route, with the reason', async () => {
     const webrtc =
       'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nc=IN IP4 127.0.0.1\r\n' +
-      'm=audio 9 UDP/TLS/RTP/SAVPF 111 0\r\na=rtpmap:111 opus/48000/2\r\na=rtpmap:0 PCMU/8000\r\n';
+      'm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\n';
     const r = await api.call('POST', '/api/v1/calls', {
       contactId: contactOf.bob,
       media: 'audio',
       sdp: webrtc,
     });
     expect(r.status).toBe(409);
+    // The negotiator already sees no codec in common (and the gateway does not transcode).
     expect(r.json.error.details.rejected[0].reason).toBe(
-      'sip: a WebRTC offer cannot reach a plain-RTP SIP phone (no relay yet)',
+      'sip: no common codec (we offer opus; the endpoint has PCMU, PCMA)',
     );
+  });
+
+  it('relays a WebRTC client (the browser call button) to the SIP phone: tones cross both ways', async () => {
+    auto.events.length = 0;
+    const client = new RTCPeerConnection({
+      codecs: {
+        audio: [new RTCRtpCodecParameters({ mimeType: 'audio/PCMU', clockRate: 8000, payloadType: 0 })],
+        video: [],
+      },
+      iceAdditionalHostAddresses: ['127.0.0.1'],
+    });
+    const track = new MediaStreamTrack({ kind: 'audio' });
+    client.addTransceiver(track, { direction: 'sendrecv' });
+    const heard: number[] = [];
+    client.onTrack.subscribe((t) =>
+      t.onReceiveRtp.subscribe((rtp) => heard.push(...decodeG711('PCMU', rtp.payload))),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await client.setLocalDescription(await client.createOffer());
+      await eventually(async () => client.iceGatheringState === 'complete', 'gathering');
+      const placed = await api.call('POST', '/api/v1/calls', {
+        contactId: contactOf.bob,
+        media: 'audio',
+        sdp: client.localDescription!.sdp,
+      });
+      expect(placed.status).toBe(201);
+      expect(placed.json.route.media).toBe('relay');
+      const id = placed.json.id as string;
+      const me = (await api.call('GET', '/api/v1/me')).json.id as string;
+      const answer = await eventually(async () => {
+        const { frames } = await env.gw.app.get(ClientEventsService).replay(me, '0');
+        const f = frames.find(
+          (x) =>
+            x.type === 'call.state' &&
+            (x.data as { id: string }).id === id &&
+            (x.data as { sdp?: string }).sdp,
+        );
+        return (f?.data as { sdp?: string } | undefined)?.sdp;
+      }, "the gateway's answer to the client");
+      await client.setRemoteDescription({ type: 'answer', sdp: answer });
+      await eventually(async () => client.connectionState === 'connected', 'the client leg connected');
+      await waitState(id, 'connected', 'baresip answered');
+      // The client sends a 1 kHz tone as PCMU, 20 ms a packet, as a browser would.
+      const tone = sineSource(1000);
+      let seq = 0;
+      timer = setInterval(() => {
+        seq++;
+        track.writeRtp(
+          new RtpPacket(
+            new RtpHeader({ payloadType: 0, sequenceNumber: seq & 0xffff, timestamp: seq * 160 }),
+            encodeG711('PCMU', tone(160)),
+          ),
+        );
+      }, 20);
+      await eventually(async () => heard.length >= 16000, "two seconds of baresip's tone at the client");
+      expect(toneRatio(Int16Array.from(heard.slice(8000, 16000)), 8000, 440)).toBeGreaterThan(0.5);
+      await api.call('DELETE', `/api/v1/calls/${id}`);
+      await auto.waitForEvent('CALL_CLOSED');
+      const recs = auto.recordings();
+      const rec = recs[recs.length - 1]!;
+      const sr = rec.sampleRate;
+      const mid = rec.samples.slice(Math.floor(sr / 2), Math.floor(sr / 2) + sr);
+      expect(toneRatio(mid, sr, 1000)).toBeGreaterThan(0.5);
+    } finally {
+      if (timer) clearInterval(timer);
+      await client.close();
+    }
   });
 
   it('resolves glare: both sides call each other at once and exactly one call survives', async () => {

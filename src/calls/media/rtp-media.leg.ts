@@ -36,6 +36,9 @@ export class RtpMediaLeg {
   private source?: AudioSource;
   private timer?: NodeJS.Timeout;
   private readonly listeners = new Set<(pcm: Int16Array) => void>();
+  private readonly payloadListeners = new Set<(payload: Buffer) => void>();
+  /** Relaying another leg: packets go out as they come in, not from the 20 ms clock. */
+  private relaying = false;
   private closed = false;
   readonly stats: RtpLegStats = { packetsSent: 0, packetsReceived: 0 };
   private readonly sessionId = String(randomInt(1, 2 ** 47));
@@ -95,6 +98,26 @@ export class RtpMediaLeg {
     this.source = source;
   }
 
+  /**
+   * Relay mode: what `sendPayload` gets goes out as RTP (our sequence, timestamp and SSRC), and received
+   * payloads reach `onPayload` listeners as they are (codec pass-through with another leg).
+   */
+  relay(): void {
+    this.relaying = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  sendPayload(payload: Buffer): void {
+    if (!this.remote || !this.chosen || this.closed) return;
+    this.writePacket(payload, payload.length);
+  }
+
+  onPayload(listener: (payload: Buffer) => void): () => void {
+    this.payloadListeners.add(listener);
+    return () => this.payloadListeners.delete(listener);
+  }
+
   onAudio(listener: (pcm: Int16Array) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -105,6 +128,7 @@ export class RtpMediaLeg {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.listeners.clear();
+    this.payloadListeners.clear();
     this.socket.close();
   }
 
@@ -165,7 +189,7 @@ export class RtpMediaLeg {
   }
 
   private startSending(): void {
-    if (this.timer || this.closed) return;
+    if (this.timer || this.closed || this.relaying) return;
     // Paced by wall time so that a late tick sends the frames it owes instead of drifting.
     const start = Date.now();
     let sent = 0;
@@ -183,7 +207,11 @@ export class RtpMediaLeg {
   private sendFrame(): void {
     if (!this.remote || !this.chosen || this.closed) return;
     const pcm = this.source?.(FRAME) ?? new Int16Array(FRAME);
-    const payload = encodeG711(this.chosen, pcm);
+    this.writePacket(encodeG711(this.chosen, pcm), FRAME);
+  }
+
+  private writePacket(payload: Buffer, samples: number): void {
+    if (!this.remote || !this.chosen) return;
     const header = Buffer.alloc(12);
     header[0] = 0x80;
     header[1] = PAYLOAD[this.chosen];
@@ -191,7 +219,7 @@ export class RtpMediaLeg {
     header.writeUInt32BE(this.timestamp >>> 0, 4);
     header.writeUInt32BE(this.ssrc, 8);
     this.seq = (this.seq + 1) & 0xffff;
-    this.timestamp = (this.timestamp + FRAME) >>> 0;
+    this.timestamp = (this.timestamp + samples) >>> 0;
     this.socket.send(Buffer.concat([header, payload]), this.remote.port, this.remote.address);
     this.stats.packetsSent++;
   }
@@ -212,7 +240,10 @@ export class RtpMediaLeg {
     if (end <= off) return;
     this.stats.packetsReceived++;
     this.stats.firstPacketAt ??= Date.now();
-    const pcm = decodeG711(codec, msg.subarray(off, end));
+    const payload = msg.subarray(off, end);
+    for (const l of this.payloadListeners) l(Buffer.from(payload));
+    if (this.listeners.size === 0) return;
+    const pcm = decodeG711(codec, payload);
     for (const l of this.listeners) l(pcm);
   }
 }
