@@ -212,8 +212,6 @@ export class CallsService implements OnApplicationBootstrap, OnApplicationShutdo
     }
     const clientMedia = input.sdp !== undefined;
     const codecs: CodecName[] = clientMedia ? offerCodecs(input.sdp!) : GATEWAY_CODECS;
-    if (input.media === 'video' && !clientMedia)
-      throw ApiError.badRequest('video calls need the client to send its SDP offer in sdp');
     const sel = this.select(endpoints, input.media, codecs);
     // The gateway's own leg is plain RTP: it terminates SIP calls; WebRTC networks need the client's SDP,
     // and a WebRTC offer (DTLS-SRTP) cannot go to a plain-RTP SIP phone without a relay.
