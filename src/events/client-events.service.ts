@@ -29,6 +29,7 @@ export function frameText(frame: ClientEventFrame): string {
 export class ClientEventsService implements OnModuleDestroy {
   private readonly listeners = new Map<string, Set<Listener>>();
   private lastAt = 0;
+  private lastAtLoaded = false;
   private readonly pruneTimer: NodeJS.Timeout;
   // Writes of one user are chained so that `at` order equals insertion order.
   private chain: Promise<unknown> = Promise.resolve();
@@ -50,7 +51,19 @@ export class ClientEventsService implements OnModuleDestroy {
     return this.ds.getRepository(ClientEvent);
   }
 
-  /** Strictly increasing millisecond stamps, so no two events share an `at`. */
+  /**
+   * Where the previous run of the process left off. A burst takes stamps ahead of the clock (one per
+   * millisecond), so a restarted process that began from its own clock would stamp new events earlier
+   * than old ones, and a client resuming with `since=<at>` would skip them.
+   */
+  private async loadLastAt(): Promise<void> {
+    if (this.lastAtLoaded) return;
+    const [last] = await this.repo.find({ select: { at: true }, order: { seq: 'DESC' }, take: 1 });
+    this.lastAt = Math.max(this.lastAt, last?.at ?? 0);
+    this.lastAtLoaded = true;
+  }
+
+  /** Strictly increasing millisecond stamps, so no two events share an `at`, also across restarts. */
   private nextAt(): number {
     this.lastAt = Math.max(Date.now(), this.lastAt + 1);
     return this.lastAt;
@@ -58,6 +71,7 @@ export class ClientEventsService implements OnModuleDestroy {
 
   async publish(userId: string, type: ClientEventType, data: unknown): Promise<ClientEventFrame> {
     const run = this.chain.then(async () => {
+      await this.loadLastAt();
       const at = this.nextAt();
       // insert(), not save(): save() opens a transaction of its own, which SQLite's single connection must not.
       const res = await this.repo.insert({ userId, type, data: data as object, at });
@@ -87,6 +101,7 @@ export class ClientEventsService implements OnModuleDestroy {
   ): Promise<ClientEventFrame[]> {
     if (items.length === 0) return [];
     const run = this.chain.then(async () => {
+      await this.loadLastAt();
       const rows = items.map((i) =>
         this.repo.create({ userId, type: i.type, data: i.data, at: this.nextAt() }),
       );
