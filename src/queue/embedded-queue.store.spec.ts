@@ -169,6 +169,90 @@ describe('EmbeddedQueueStore rules', () => {
     expect(store.claim(Q, 10, 'w', now, LEASE)).toMatchObject([{ id: 'a1', attempts: 1 }]);
   });
 
+  it('claims a group head with the due jobs queued behind it, stopping at one not yet due', () => {
+    store.enqueue(
+      Q,
+      jobs(
+        { id: 'a1', data: 0, group: 'A' },
+        { id: 'a2', data: 0, group: 'A' },
+        { id: 'a3', data: 0, group: 'A', delayMs: 50 },
+        { id: 'a4', data: 0, group: 'A' },
+        { id: 'b1', data: 0, group: 'B' },
+        { id: 'b2', data: 0, group: 'B' },
+        { id: 'b3', data: 0, group: 'B' },
+      ),
+      now,
+    );
+    const runs = store.claimRuns(Q, 10, 'w', now, LEASE, 2);
+    expect(runs.map((r) => r.map((j) => j.id))).toEqual([
+      ['a1', 'a2'],
+      ['b1', 'b2'],
+    ]);
+    expect(runs.flat().every((j) => j.attempts === 1)).toBe(true);
+    // Nothing else of A or B is claimable while their runs hold them.
+    expect(store.claimRuns(Q, 10, 'w', now + 100, LEASE, 10)).toEqual([]);
+    expect(
+      store.finishRun(
+        runs[0]!.map((j) => ({ seq: j.seq, kind: 'completed' as const })),
+        'w',
+        now,
+      ),
+    ).toEqual([true, true]);
+    // a3 waits for its time and holds a4 behind it.
+    expect(store.claimRuns(Q, 10, 'w', now, LEASE, 10)).toEqual([]);
+    now += 50;
+    expect(store.claimRuns(Q, 10, 'w', now, LEASE, 10).map((r) => r.map((j) => j.id))).toEqual([
+      ['a3', 'a4'],
+    ]);
+  });
+
+  it('records a run: done jobs finish, a failure ends it, the jobs not started go back with their attempt', () => {
+    store.enqueue(
+      Q,
+      jobs(
+        { id: 'a1', data: 0, group: 'A' },
+        { id: 'a2', data: 0, group: 'A' },
+        { id: 'a3', data: 0, group: 'A' },
+        { id: 'a4', data: 0, group: 'A' },
+      ),
+      now,
+    );
+    const [run] = store.claimRuns(Q, 10, 'w', now, LEASE, 10);
+    expect(run!.map((j) => j.id)).toEqual(['a1', 'a2', 'a3', 'a4']);
+    const [a1, a2, a3, a4] = run!;
+    expect(
+      store.finishRun(
+        [
+          { seq: a1!.seq, kind: 'completed' },
+          { seq: a2!.seq, kind: 'retry', error: 'boom', runAt: now + 10 },
+          { seq: a3!.seq, kind: 'unrun' },
+          { seq: a4!.seq, kind: 'unrun' },
+        ],
+        'w',
+        now,
+      ),
+    ).toEqual([true, true, true, true]);
+    expect(store.stats(Q, now)).toEqual({ waiting: 2, running: 0, delayed: 1, completed: 1, failed: 0 });
+    // The retried job is its group's head again: nothing runs before it, then the rest in order.
+    expect(ids()).toEqual([]);
+    now += 10;
+    expect(store.claimRuns(Q, 10, 'w', now, LEASE, 10)).toMatchObject([
+      [
+        { id: 'a2', attempts: 2 },
+        { id: 'a3', attempts: 1 },
+        { id: 'a4', attempts: 1 },
+      ],
+    ]);
+    // A job failed for good lets the next one become the head.
+    const again = store.claimRuns(Q, 10, 'w', now + LEASE + 1, LEASE, 10);
+    expect(again).toEqual([]); // still leased
+    store.recoverExpired(now + LEASE + 1);
+    const [r2] = store.claimRuns(Q, 10, 'w', now + LEASE + 1, LEASE, 1);
+    expect(r2!.map((j) => j.id)).toEqual(['a2']);
+    expect(store.finishRun([{ seq: r2![0]!.seq, kind: 'failed', error: 'bad' }], 'w', now)).toEqual([true]);
+    expect(ids()).toEqual(['a3']);
+  });
+
   it('prunes finished jobs past retention, which ends their dedupe', () => {
     store.enqueue(Q, jobs({ id: 'a', data: 0 }), now);
     ids();

@@ -111,6 +111,15 @@ export class EmbeddedQueueStore {
       claim: db.prepare<[string, number, number]>(
         `UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?, lease_until = ? WHERE seq = ?`,
       ),
+      followers: db.prepare<[string, string, number, number]>(
+        `SELECT seq, id, grp, data, attempts, max_attempts, state, run_at FROM jobs
+         WHERE queue = ? AND grp = ? AND state IN ('pending', 'running') AND seq > ?
+         ORDER BY seq LIMIT ?`,
+      ),
+      unclaim: db.prepare<[number, string]>(
+        `UPDATE jobs SET state = 'pending', attempts = attempts - 1, lease_owner = NULL, lease_until = NULL
+         WHERE seq = ? AND state = 'running' AND lease_owner = ?`,
+      ),
       renew: db.prepare<[number, number, string]>(
         `UPDATE jobs SET lease_until = ? WHERE seq = ? AND state = 'running' AND lease_owner = ?`,
       ),
@@ -261,6 +270,79 @@ export class EmbeddedQueueStore {
       .immediate();
   }
 
+  /**
+   * Like `claim`, but each claimed group head comes with up to `batch - 1` of the jobs queued behind it in
+   * its group (consecutive, already due), claimed in the same transaction: a group with a backlog pays one
+   * commit for many jobs. The worker runs a run's jobs one after the other, so group order holds; the jobs
+   * behind the head keep head = 0 while running, and `finishRun` records all outcomes in one transaction.
+   */
+  claimRuns(
+    queue: string,
+    limit: number,
+    owner: string,
+    now: number,
+    leaseMs: number,
+    batch: number,
+  ): ClaimedRow[][] {
+    if (limit <= 0 || this.stmts.candidates.all(queue, now, 1).length === 0) return [];
+    return this.db
+      .transaction(() => {
+        const heads = this.stmts.candidates.all(queue, now, limit) as ClaimedRow[];
+        return heads.map((head) => {
+          const run = [head];
+          if (head.grp !== null && batch > 1) {
+            const next = this.stmts.followers.all(queue, head.grp, head.seq, batch - 1) as (ClaimedRow & {
+              state: string;
+              run_at: number;
+            })[];
+            for (const f of next) {
+              // Only an unbroken line of due jobs: one waiting for its time keeps the rest behind it.
+              if (f.state !== 'pending' || f.run_at > now) break;
+              run.push({
+                seq: f.seq,
+                id: f.id,
+                grp: f.grp,
+                data: f.data,
+                attempts: f.attempts,
+                max_attempts: f.max_attempts,
+              });
+            }
+          }
+          for (const r of run) {
+            this.stmts.claim.run(owner, now + leaseMs, r.seq);
+            r.attempts += 1;
+          }
+          return run;
+        });
+      })
+      .immediate();
+  }
+
+  /**
+   * The outcomes of a claimed run, in its order, in one transaction: completed and failed jobs finish (and
+   * promote the next head of their group), a retried job waits for `runAt` as its group's head, and jobs
+   * that were not started go back to pending with their attempt given back. Returns, per row, whether the
+   * outcome was recorded (false: the lease was lost and another run decides).
+   */
+  finishRun(outcomes: readonly RunOutcome[], owner: string, now: number): boolean[] {
+    return this.db
+      .transaction(() =>
+        outcomes.map((o) => {
+          switch (o.kind) {
+            case 'completed':
+              return this.finished(o.seq, this.stmts.complete.run(now, o.seq, owner).changes);
+            case 'failed':
+              return this.finished(o.seq, this.stmts.failOwned.run(now, o.error, o.seq, owner).changes);
+            case 'retry':
+              return this.stmts.retryLater.run(o.runAt, o.error, o.seq, owner).changes === 1;
+            case 'unrun':
+              return this.stmts.unclaim.run(o.seq, owner).changes === 1;
+          }
+        }),
+      )
+      .immediate();
+  }
+
   /** Extends the leases of the jobs whose handlers are running now (not of every row we ever claimed). */
   renew(seqs: Iterable<number>, owner: string, until: number): number {
     return this.db
@@ -371,6 +453,13 @@ interface InsertParams {
   runAt: number;
   now: number;
 }
+
+/** What became of one job of a claimed run (see `finishRun`). */
+export type RunOutcome =
+  | { seq: number; kind: 'completed' }
+  | { seq: number; kind: 'failed'; error: string }
+  | { seq: number; kind: 'retry'; error: string; runAt: number }
+  | { seq: number; kind: 'unrun' };
 
 interface RecoverRow {
   seq: number;
