@@ -24,7 +24,7 @@
 // Run: npm run bench roster (not part of npm test). ROSTER_XMPP / ROSTER_IRC / ROSTER_WS / ROSTER_CHANGES
 // shrink it for a quick try; ROSTER_SOURCE=<dir> compiles another copy of src/ and adapters/ (e.g. a
 // `git archive HEAD` under .tmp/ when the working tree holds others' unfinished work); ROSTER_PROFILE=<dir>
-// writes the gateway's CPU profile; ROSTER_LOG=<level> its log level; ROSTER_TRACE=<file> stamps the spawn.
+// writes the gateway's CPU profile, ROSTER_HEAP_PROFILE=<dir> a heap profile; ROSTER_LOG=<level> its log level; ROSTER_TRACE=<file> stamps the spawn.
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -181,6 +181,9 @@ function spawnGateway(configFile: string, dir: string, port: number, dist: strin
   const prof = process.env.ROSTER_PROFILE
     ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ROSTER_PROFILE}`]
     : [];
+  // ROSTER_HEAP_PROFILE=<dir>: a sampling heap profile (where memory is allocated) likewise.
+  if (process.env.ROSTER_HEAP_PROFILE)
+    prof.push('--heap-prof', `--heap-prof-dir=${process.env.ROSTER_HEAP_PROFILE}`);
   const proc = startProcess('switchboard', process.execPath, [...prof, '-e', script], {
     cwd: dir,
     env: {
@@ -313,14 +316,14 @@ function followUntilComplete(gw: Gateway, token: string, timeoutMs: number) {
   });
 }
 
-async function checkContacts(gw: Gateway, token: string) {
+async function checkContacts(gw: Gateway, token: string, explainUnknown = true) {
   const t = nowMs();
   const res = await fetch(`${gw.base}/api/v1/contacts`, { headers: { authorization: `Bearer ${token}` } });
   const body = (await res.json()) as { endpoints: { network: string; presence: { state: string } }[] }[];
   const fetchMs = nowMs() - t;
   const endpoints = body.flatMap((c) => c.endpoints);
   const unknown = endpoints.filter((e) => e.presence.state === 'unknown');
-  if (unknown.length > 0) {
+  if (explainUnknown && unknown.length > 0) {
     const accounts = await fetch(`${gw.base}/api/v1/accounts`, {
       headers: { authorization: `Bearer ${token}` },
     });
@@ -341,7 +344,12 @@ async function startAndList(s: Servers, dir: string, dist: string, label: string
   const gw = spawnGateway(config, dir, port, dist);
   try {
     const { token, apiUpMs } = await login(gw, nowMs() + 60_000);
-    const list = await followUntilComplete(gw, token, LIST_TIMEOUT_MS);
+    // What a client signing in does: follow the stream and, meanwhile, fetch the stored list once. At a
+    // warm start the stored list already holds every contact (their presence unknown until the accounts
+    // are back), at a cold start it is empty.
+    const following = followUntilComplete(gw, token, LIST_TIMEOUT_MS);
+    const snapshot = await checkContacts(gw, token, false);
+    const list = await following;
     const check = await checkContacts(gw, token);
     if (check.endpoints !== TOTAL || check.unknown > 0)
       throw new Error(
@@ -356,7 +364,7 @@ async function startAndList(s: Servers, dir: string, dist: string, label: string
           .map(([k, v]) => `${k} ${v}`)
           .join(', '),
     );
-    return { gw, token, apiUpMs, list, check, mem };
+    return { gw, token, apiUpMs, list, snapshot, check, mem };
   } catch (e) {
     await gw.proc.stop();
     throw new Error(
@@ -483,6 +491,8 @@ async function main() {
       `${(nowMs() - t).toFixed(0)} ms`,
   );
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sb-bench-roster-'));
+  // The machine is shared: its load says how much of the 2 cores the gateway had.
+  const loadBefore = os.loadavg().map((x) => +x.toFixed(2));
   const rows: Record<string, unknown>[] = [];
   try {
     const cold = await startAndList(servers, dir, dist, 'cold start');
@@ -506,6 +516,7 @@ async function main() {
         'XMPP listed ms': r.list.listedAt.xmpp,
         'IRC listed ms': r.list.listedAt.irc,
         'all presences ms': Math.round(r.list.ms),
+        'GET /contacts at sign-in': `${r.snapshot.endpoints} endpoints at ${Math.round(r.snapshot.atMs)} ms`,
         'GET /contacts ms': Math.round(r.check.fetchMs),
         frames: r.list.frames,
         resumes: r.list.reconnects,
@@ -524,6 +535,7 @@ async function main() {
         commit: execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim(),
         source: process.env.ROSTER_SOURCE ?? 'the working tree',
       },
+      loadAverage: { before: loadBefore, after: os.loadavg().map((x) => +x.toFixed(2)) },
       setup: {
         xmppContacts: XMPP_CONTACTS,
         ircContacts: IRC_CONTACTS,
@@ -537,8 +549,20 @@ async function main() {
         receiversClosedEarly: latency.closedEarly,
       },
       raw: {
-        cold: { apiUpMs: cold.apiUpMs, list: cold.list, check: cold.check, mem: cold.mem },
-        warm: { apiUpMs: warm.apiUpMs, list: warm.list, check: warm.check, mem: warm.mem },
+        cold: {
+          apiUpMs: cold.apiUpMs,
+          list: cold.list,
+          snapshot: cold.snapshot,
+          check: cold.check,
+          mem: cold.mem,
+        },
+        warm: {
+          apiUpMs: warm.apiUpMs,
+          list: warm.list,
+          snapshot: warm.snapshot,
+          check: warm.check,
+          mem: warm.mem,
+        },
         latencyMem: latency.mem,
       },
     });
