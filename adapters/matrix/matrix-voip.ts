@@ -1,6 +1,7 @@
 import {
   type CallId,
   type CallOffer,
+  type IceServerInfo,
   type RemoteEvent,
   type RemoteRoomId,
   RemoteUserId,
@@ -34,6 +35,8 @@ export interface MatrixVoipDeps {
   self(): string | undefined;
   /** Our party id (the device id), so other devices of ours can tell their calls from ours. */
   partyId(): string;
+  /** GET /voip/turnServer. */
+  turnServer(): Promise<Record<string, unknown>>;
 }
 
 /**
@@ -84,6 +87,22 @@ export class MatrixVoip {
     const call = this.calls.get(callId);
     if (!call) throw new Error(`no Matrix call ${callId}`);
     await this.deps.sendEvent(call.roomId, type, content, `sb-${callId}-${type}-${++this.seq}`);
+  }
+
+  /** The homeserver's TURN servers (spec: GET /voip/turnServer); none when it offers none. */
+  async iceServers(): Promise<IceServerInfo[]> {
+    const t = await this.deps.turnServer();
+    const uris = Array.isArray(t.uris) ? t.uris.filter((u): u is string => typeof u === 'string') : [];
+    if (uris.length === 0) return [];
+    const ttl = typeof t.ttl === 'number' ? t.ttl : undefined;
+    return [
+      {
+        urls: uris,
+        ...(typeof t.username === 'string' ? { username: t.username } : {}),
+        ...(typeof t.password === 'string' ? { credential: t.password } : {}),
+        ...(ttl !== undefined ? { expiresAt: new Date(Date.now() + ttl * 1000).toISOString() } : {}),
+      },
+    ];
   }
 
   async placeCall(offer: CallOffer): Promise<void> {

@@ -31,6 +31,7 @@ import {
   type ReactionsCapable,
   type CallId,
   type CallOffer,
+  type IceServerInfo,
   type VoiceCapable,
 } from '@switchboard/sdk';
 import { createClient, type IRequestOpts, MatrixError, Method, type MatrixClient } from 'matrix-js-sdk';
@@ -96,6 +97,7 @@ export class MatrixNetworkClient
     openDirect: (userId) => this.openDirect(userId),
     self: () => this.session?.userId,
     partyId: () => this.session?.deviceId ?? 'switchboard',
+    turnServer: () => this.request<Record<string, unknown>>(Method.Get, '/voip/turnServer'),
   });
 
   constructor(
@@ -583,6 +585,10 @@ export class MatrixNetworkClient
 
   hangup(callId: CallId, reason: 'hangup' | 'rejected' | 'busy' | 'no_answer' | 'failed'): Promise<void> {
     return this.voip.hangup(callId, reason);
+  }
+
+  iceServers(): Promise<IceServerInfo[]> {
+    return this.voip.iceServers();
   }
 
   // ---- buddy list ---------------------------------------------------------------------------------------

@@ -30,7 +30,14 @@ import { ClientEventsService } from '../events/client-events.service';
 import { IngestService } from '../messaging/ingest.service';
 import type { AccountRef } from '../messaging/queues';
 import type { AdapterRegistry } from '../registry/adapter-registry';
-import { CallId, isVoiceCapable, RemoteUserId, type RemoteEventOf, type VoiceCapable } from '../sdk';
+import {
+  CallId,
+  type IceServerInfo,
+  isVoiceCapable,
+  RemoteUserId,
+  type RemoteEventOf,
+  type VoiceCapable,
+} from '../sdk';
 import { Account, Call, Endpoint, Person } from '../storage/entities';
 import { ADAPTER_REGISTRY, CONFIG, DATA_SOURCE, LOGGER } from '../tokens';
 import { iceServersFor } from './ice-servers';
@@ -138,8 +145,21 @@ export class CallsService implements OnApplicationBootstrap, OnApplicationShutdo
     return this.live.get(callId)?.leg;
   }
 
-  iceServers(ownerId: string) {
-    return iceServersFor(ownerId, this.config.calls, Date.now());
+  /** The configured STUN/TURN servers, then those the user's connected networks offer (Matrix, XMPP). */
+  async iceServers(ownerId: string) {
+    const own = iceServersFor(ownerId, this.config.calls, Date.now());
+    const accounts = await this.ds.getRepository(Account).find({ where: { ownerId }, select: { id: true } });
+    const fromNetworks: (IceServerInfo & { accountId: string })[] = [];
+    for (const a of accounts) {
+      const client = this.accounts.connectedClient(a.id);
+      if (!isVoiceCapable(client) || !client.iceServers) continue;
+      try {
+        for (const s of await client.iceServers()) fromNetworks.push({ ...s, accountId: a.id });
+      } catch (err) {
+        this.logger.warn('a network did not give its ICE servers', { account: a.id, err });
+      }
+    }
+    return { ...own, iceServers: [...own.iceServers, ...fromNetworks] };
   }
 
   // ---- routes ----

@@ -102,6 +102,14 @@ export interface CallOffer {
   media: 'audio' | 'video';
   sdp: string;
 }
+/** A STUN or TURN server a network offers its users (Matrix `/voip/turnServer`, XMPP XEP-0215). */
+export interface IceServerInfo {
+  urls: string[];
+  username?: string;
+  credential?: string;
+  /** When time-limited credentials expire (ISO 8601). */
+  expiresAt?: string;
+}
 export interface VoiceCapable {
   placeCall(offer: CallOffer): Promise<void>;
   answerCall(callId: CallId, sdp: string): Promise<void>;
@@ -110,6 +118,8 @@ export interface VoiceCapable {
     candidates: { candidate: string; sdpMid?: string; sdpMLineIndex?: number }[],
   ): Promise<void>;
   hangup(callId: CallId, reason: 'hangup' | 'rejected' | 'busy' | 'no_answer' | 'failed'): Promise<void>;
+  /** Optional: the ICE servers the network offers (the gateway adds them to the ones it hands clients). */
+  iceServers?(): Promise<IceServerInfo[]>;
 }
 
 function hasMethods(o: unknown, ...names: string[]): boolean {

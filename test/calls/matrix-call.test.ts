@@ -118,7 +118,13 @@ describe('Matrix calls through the gateway (m.call.* with werift peers)', () => 
   }
 
   beforeAll(async () => {
-    hs = await startMatrixHomeserver();
+    hs = await startMatrixHomeserver({
+      turn: {
+        uris: ['turn:turn.matrix.test:3478?transport=udp'],
+        sharedSecret: 'hs-turn-secret',
+        ttlSeconds: 600,
+      },
+    });
     await hs.registerUser('gw', 'gw-password');
     bob = as(hs, await hs.registerUser('bob', 'bob-password'));
     env = await startTestGateway({ adapters: [{ id: 'matrix', path: MATRIX_ADAPTER_PATH }] });
@@ -156,6 +162,18 @@ describe('Matrix calls through the gateway (m.call.* with werift peers)', () => 
     for (const p of peers) await p.close();
     await env?.stop();
     await hs?.stop();
+  });
+
+  it("adds the homeserver's TURN server (/voip/turnServer) to the client's ICE servers", async () => {
+    const r = await api.call('GET', '/api/v1/calls/ice-servers');
+    expect(r.status).toBe(200);
+    expect(r.json.iceServers).toEqual([
+      expect.objectContaining({
+        urls: ['turn:turn.matrix.test:3478?transport=udp'],
+        username: expect.stringMatching(/^\d+:@gw:/),
+        credential: expect.any(String),
+      }),
+    ]);
   });
 
   it('ranks the Matrix route', async () => {
