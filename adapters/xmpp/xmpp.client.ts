@@ -3,6 +3,7 @@ import { Socket as NetSocket } from 'node:net';
 import {
   type CallId,
   type CallOffer,
+  type IceServerInfo,
   type VoiceCapable,
   type ClientContext,
   type ConnectionStatus,
@@ -57,6 +58,7 @@ import { NS } from './xmpp.namespaces';
 import { resolveEndpoint, type XmppOptions } from './xmpp.options';
 import { parseTrust, TlsSocket } from './xmpp-tls.socket';
 import { JINGLE_FEATURES, JingleCalls } from './xmpp-jingle.session';
+import { iceServersFromExtdisco, NS_EXTDISCO } from './xmpp-extdisco';
 
 type Element = xml.Element;
 
@@ -997,6 +999,22 @@ export class XmppClient
 
   hangup(callId: CallId, reason: 'hangup' | 'rejected' | 'busy' | 'no_answer' | 'failed'): Promise<void> {
     return this.jingle.hangup(callId, reason);
+  }
+
+  /** The server's STUN/TURN services (XEP-0215); none when it offers none or does not answer. */
+  async iceServers(): Promise<IceServerInfo[]> {
+    const conn = this.conn;
+    if (!conn) return [];
+    try {
+      const res = await conn.iqCaller.get(
+        xml('services', { xmlns: NS_EXTDISCO }),
+        resolveEndpoint(this.options).domain,
+        10_000,
+      );
+      return iceServersFromExtdisco(res);
+    } catch {
+      return [];
+    }
   }
 
   private requireOnline(): XmppConnection['entity'] {

@@ -137,6 +137,9 @@ describe('XMPP calls through the gateway (Jingle + JMI, werift peers)', () => {
         c.endpoints.some((e) => e.address === `bob@${server.domain}` && e.capabilities.voice === true),
       )?.id;
     }, "bob's caps say he takes Jingle audio");
+    // This prosody offers no external services (XEP-0215): the query is answered with an error and the
+    // client gets no servers from it, promptly.
+    expect((await api.alice.call('GET', '/api/v1/calls/ice-servers')).json.iceServers).toEqual([]);
     const routes = await api.alice.call('GET', `/api/v1/contacts/${contactId}/call-routes?media=audio`);
     expect(routes.json.routes[0]).toMatchObject({ network: 'xmpp', signalling: 'jingle', how: 'native' });
 
