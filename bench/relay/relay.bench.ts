@@ -15,6 +15,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { stringify } from 'yaml';
 import { RawIrcClient } from '../../test/irc/raw-irc-client';
 import { nowMs, RawXmppClient, type GroupchatMessage } from '../../test/bench-harness/raw-xmpp-client';
@@ -27,19 +28,23 @@ import { buildGateway } from '../roster/build-dist';
 import { percentile, report } from '../support';
 
 const root = path.resolve(__dirname, '..', '..');
-const RATES = (process.env.RELAY_RATES ?? '25,50,100,200,400')
+const RATES = (process.env.RELAY_RATES ?? '25,50,100,200,400,800')
   .split(',')
   .map(Number)
   .filter((n) => Number.isFinite(n) && n > 0);
 const COUNT = Number(process.env.RELAY_COUNT ?? 500);
-const QUIET_MS = 10_000; // a run ends when all arrived, or nothing arrived for this long after the last send
+const QUIET_MS = Number(process.env.RELAY_QUIET_MS ?? 10_000); // a run ends when all arrived, or nothing arrived for this long after the last send
 const DOMAIN = 'sb.test';
 const ADMIN_PASSWORD = 'bench-admin-password';
 // A chat-sized line; the marker R<run>#<seq> is what the receiver matches (copies carry a "src: " prefix).
 const FILLER = 'the quick brown fox jumps over the lazy dog, again and again';
 
 type PathName = 'ceiling' | 'biboumi' | 'switchboard';
-const PATHS: PathName[] = ['ceiling', 'biboumi', 'switchboard'];
+const ALL_PATHS: PathName[] = ['ceiling', 'biboumi', 'switchboard'];
+// RELAY_PATHS=switchboard runs one path (for profiling); the ratios need all three.
+const PATHS = ALL_PATHS.filter((p) =>
+  (process.env.RELAY_PATHS ?? ALL_PATHS.join(',')).split(',').includes(p),
+);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -49,6 +54,8 @@ interface Env {
   biboumi: BiboumiGateway;
   gateway: Gateway;
   ircSender: RawIrcClient;
+  /** In both channels, to tell when the IRC server passed the sender's lines on. */
+  ircObserver: RawIrcClient;
   xmppSender: RawXmppClient;
   receiver: RawXmppClient;
   rooms: Record<PathName, string>;
@@ -109,7 +116,8 @@ async function api(base: string, token: string | undefined, method: string, p: s
 async function startSwitchboard(): Promise<Gateway> {
   const dist = path.join(root, '.tmp', 'bench-relay-dist');
   const t = nowMs();
-  buildGateway(dist);
+  // RELAY_SOURCE: compile another copy of src/ and adapters/ (a folder inside this tree, e.g. under .tmp/).
+  buildGateway(dist, process.env.RELAY_SOURCE ? path.resolve(process.env.RELAY_SOURCE) : root);
   console.log(`compiled the gateway to ${path.relative(root, dist)} in ${(nowMs() - t).toFixed(0)} ms`);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sb-bench-relay-'));
   const port = await freePort();
@@ -126,7 +134,9 @@ async function startSwitchboard(): Promise<Gateway> {
   );
   const entry = path.join(dist, 'src', 'cli', 'main.js');
   const script = `require(${JSON.stringify(entry)}).main(['start']).then((c) => { if (typeof c === 'number') process.exitCode = c; })`;
-  const proc = startProcess('switchboard', process.execPath, ['-e', script], {
+  // RELAY_NODE_ARGS: node flags for the gateway only (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof).
+  const nodeArgs = (process.env.RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const proc = startProcess('switchboard', process.execPath, [...nodeArgs, '-e', script], {
     cwd: dir,
     env: {
       ...process.env,
@@ -196,6 +206,10 @@ async function setup(): Promise<Env> {
   ircSender.send('JOIN #bib');
   ircSender.send('JOIN #sb');
   await ircSender.waitFor(/:src!\S+ JOIN :?#sb/);
+  const ircObserver = await RawIrcClient.register(inspircd.host, inspircd.port, 'obs');
+  ircObserver.send('JOIN #bib');
+  ircObserver.send('JOIN #sb');
+  await ircObserver.waitFor(/:obs!\S+ JOIN :?#sb/);
 
   const receiver = await RawXmppClient.login(
     prosody.host,
@@ -239,7 +253,7 @@ async function setup(): Promise<Env> {
     name: 'bench',
     conversations: [ircConv, xmppConv],
   });
-  return { prosody, inspircd, biboumi, gateway, ircSender, xmppSender, receiver, rooms };
+  return { prosody, inspircd, biboumi, gateway, ircSender, ircObserver, xmppSender, receiver, rooms };
 }
 
 // ---- one run: COUNT messages at `rate` through one path ----
@@ -284,6 +298,8 @@ async function run(env: Env, p: PathName, rate: number, count: number): Promise<
     arrivedAt[seq] = m.at;
     delivered++;
     lastArrival = m.at;
+    if (process.env.RELAY_TRACE && delivered % 100 === 0)
+      console.log(`  ${p} R${id}: ${delivered} arrived, ${((m.at - sentAt[0]!) / 1000).toFixed(1)} s`);
   };
   active = listener;
 
@@ -311,6 +327,16 @@ async function run(env: Env, p: PathName, rate: number, count: number): Promise<
     if (i < count) await sleep(Math.max(0, t0 + (i * 1000) / rate - nowMs()));
   }
   const lastSend = nowMs();
+  if (process.env.RELAY_TRACE && p !== 'ceiling') {
+    // When the IRC server passed the first and last lines on (seen by an observer in the channel).
+    const obs = env.ircObserver;
+    const first = await obs.waitFor(new RegExp(`PRIVMSG #\\S+ :R${id}#0 `), 60_000).catch(() => '');
+    const t1 = nowMs();
+    const last = await obs.waitFor(new RegExp(`PRIVMSG #\\S+ :R${id}#${count - 1} `), 60_000).catch(() => '');
+    console.log(
+      `  IRC observer: first ${first ? 'seen' : 'not seen'} by ${((t1 - t0) / 1000).toFixed(1)} s, last ${last ? 'seen' : 'not seen'} by ${((nowMs() - t0) / 1000).toFixed(1)} s`,
+    );
+  }
   // Drain: until everything arrived, or nothing more arrived for QUIET_MS.
   for (;;) {
     if (delivered >= count) break;
@@ -331,6 +357,19 @@ async function run(env: Env, p: PathName, rate: number, count: number): Promise<
   for (let s = 0; s < count; s++) if (!Number.isNaN(arrivedAt[s]!)) lat.push(arrivedAt[s]! - sentAt[s]!);
   lat.sort((a, b) => a - b);
   const firstSend = sentAt[0]!;
+  if (delivered < count) {
+    const missing: string[] = [];
+    for (let s = 0; s < count; s++) {
+      if (!Number.isNaN(arrivedAt[s]!)) continue;
+      let e = s;
+      while (e + 1 < count && Number.isNaN(arrivedAt[e + 1]!)) e++;
+      missing.push(s === e ? `${s}` : `${s}-${e}`);
+      s = e;
+    }
+    console.log(
+      `${p} at ${rate}/s: missing ${missing.slice(0, 20).join(', ')}${missing.length > 20 ? ' …' : ''}`,
+    );
+  }
   return {
     path: p,
     rate,
@@ -372,6 +411,23 @@ async function main() {
       for (const p of PATHS) {
         const r = await run(env, p, rate, COUNT);
         results.push(r);
+        if (p === 'switchboard' && r.delivered < r.sent) {
+          console.log(`gateway output (tail):\n${env.gateway.proc.output.slice(-3000)}`);
+          console.log(`the IRC sender's last lines:\n${env.ircSender.lines.slice(-5).join('\n')}`);
+          // Where the missing ones are: stored from IRC? copied? the copies' status?
+          const db = new Database(path.join(env.gateway.dir, 'data', 'switchboard.sqlite'), {
+            readonly: true,
+          });
+          console.table(
+            db
+              .prepare(
+                `SELECT conversationId, status, origin IS NOT NULL AS copy, COUNT(*) AS n FROM messages
+                 WHERE text LIKE ? GROUP BY 1, 2, 3`,
+              )
+              .all(`%R${runSeq}#%`),
+          );
+          db.close();
+        }
         console.log(
           `${p.padEnd(11)} offered ${String(rate).padStart(4)}/s: delivered ${r.delivered}/${r.sent}, ` +
             `sustained ${r.sustainedPerS}/s, p50 ${r.p50} ms, p99 ${r.p99} ms, cpu ${JSON.stringify(r.cpu)}`,
@@ -382,6 +438,7 @@ async function main() {
     await env.receiver.close();
     await env.xmppSender.close();
     await env.ircSender.close();
+    await env.ircObserver.close();
     await env.gateway.proc.stop();
     await env.biboumi.stop();
     await env.inspircd.stop();
@@ -403,6 +460,11 @@ async function main() {
     'cpu% biboumi': r.cpu.biboumi,
     'cpu% gateway': r.cpu.switchboard,
   }));
+  if (PATHS.length < ALL_PATHS.length) {
+    console.table(rows);
+    console.log('one or two paths only: no ratios, bench/results/relay.json left as it was');
+    return;
+  }
   const at = (p: PathName, rate: number) => results.find((r) => r.path === p && r.rate === rate)!;
   const ratio = (a: number, b: number) => (b > 0 ? +(a / b).toFixed(2) : NaN);
   const ratios = RATES.map((rate) => {
