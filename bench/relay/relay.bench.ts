@@ -11,7 +11,13 @@
 // delivered / (last arrival - first send). Rates run outer, paths inner, so a drift in machine load touches
 // the three paths alike. CPU % of prosody, biboumi and the gateway over each run say what was busy.
 //
-// Run: npm run bench relay (not part of npm test). RELAY_RATES=25,50 RELAY_COUNT=200 for a quick try.
+// The one IRC sender is subject to the test InspIRCd's flood limits (relaxed by the harness, not off): a
+// burst of ~1,300 lines at 400/s gets it closed for Excess Flood, so runs stay at 500 lines.
+//
+// Run: npm run bench relay (not part of npm test). RELAY_RATES=25,50 RELAY_COUNT=200 for a quick try;
+// RELAY_PATHS=switchboard for one path (no ratios, results file untouched); RELAY_NODE_ARGS='--cpu-prof
+// --cpu-prof-dir=/tmp/p' to profile the gateway; RELAY_SOURCE=.tmp/copy to build another copy of src/;
+// RELAY_TRACE=1 for arrival progress; RELAY_QUIET_MS for the drain window.
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
