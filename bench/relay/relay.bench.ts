@@ -54,6 +54,9 @@ const PATHS = ALL_PATHS.filter((p) =>
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** What to stop at the end, pushed as each piece starts: a failed setup still stops what it started. */
+const teardown: (() => Promise<unknown>)[] = [];
+
 interface Env {
   prosody: ProsodyServer;
   inspircd: InspircdServer;
@@ -151,6 +154,10 @@ async function startSwitchboard(): Promise<Gateway> {
       NODE_ENV: 'production',
     },
   });
+  teardown.push(async () => {
+    await proc.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
   const pid = proc.child.pid;
   if (pid === undefined) throw new Error('could not spawn the gateway');
   const base = `http://127.0.0.1:${port}`;
@@ -194,12 +201,13 @@ async function join(gw: Gateway, accountId: string, address: string): Promise<st
 async function setup(): Promise<Env> {
   const component = biboumiComponent(DOMAIN);
   // Plaintext c2s so the bench's raw clients need no TLS stack; the gateway's XMPP account uses STARTTLS.
-  const [prosody, inspircd] = await Promise.all([
-    startProsody({ domain: DOMAIN, allowPlaintext: true, components: [component] }),
-    startInspircd(),
-  ]);
+  const prosody = await startProsody({ domain: DOMAIN, allowPlaintext: true, components: [component] });
+  teardown.push(() => prosody.stop());
+  const inspircd = await startInspircd();
+  teardown.push(() => inspircd.stop());
   for (const u of ['relay', 'watcher', 'talker']) await prosody.registerUser(u, `${u}-password`);
   const biboumi = await startBiboumi({ prosody, component, irc: inspircd });
+  teardown.push(() => biboumi.stop());
   const gateway = await startSwitchboard();
 
   const rooms: Record<PathName, string> = {
@@ -209,10 +217,12 @@ async function setup(): Promise<Env> {
   };
 
   const ircSender = await RawIrcClient.register(inspircd.host, inspircd.port, 'src');
+  teardown.push(() => ircSender.close());
   ircSender.send('JOIN #bib');
   ircSender.send('JOIN #sb');
   await ircSender.waitFor(/:src!\S+ JOIN :?#sb/);
   const ircObserver = await RawIrcClient.register(inspircd.host, inspircd.port, 'obs');
+  teardown.push(() => ircObserver.close());
   ircObserver.send('JOIN #bib');
   ircObserver.send('JOIN #sb');
   await ircObserver.waitFor(/:obs!\S+ JOIN :?#sb/);
@@ -224,6 +234,7 @@ async function setup(): Promise<Env> {
     'watcher',
     'watcher-password',
   );
+  teardown.push(() => receiver.close());
   const xmppSender = await RawXmppClient.login(
     prosody.host,
     prosody.port,
@@ -231,6 +242,7 @@ async function setup(): Promise<Env> {
     'talker',
     'talker-password',
   );
+  teardown.push(() => xmppSender.close());
   await receiver.joinRoom(rooms.ceiling, 'watcher');
   await xmppSender.joinRoom(rooms.ceiling, 'talker');
   await biboumi.configureUser(receiver);
@@ -407,49 +419,44 @@ async function warmUp(env: Env): Promise<void> {
   }
 }
 
+/** A Switchboard run lost messages: where they are (stored from IRC? copied? sent?) and what IRC said. */
+function diagnose(env: Env): void {
+  console.log(`gateway output (tail):\n${env.gateway.proc.output.slice(-3000)}`);
+  console.log(`the IRC sender's last lines:\n${env.ircSender.lines.slice(-5).join('\n')}`);
+  const db = new Database(path.join(env.gateway.dir, 'data', 'switchboard.sqlite'), { readonly: true });
+  try {
+    console.table(
+      db
+        .prepare(
+          `SELECT conversationId, status, origin IS NOT NULL AS copy, COUNT(*) AS n FROM messages
+           WHERE text LIKE ? GROUP BY 1, 2, 3`,
+        )
+        .all(`%R${runSeq}#%`),
+    );
+  } finally {
+    db.close();
+  }
+}
+
 async function main() {
-  const env = await setup();
-  env.receiver.onGroupchat((m) => active?.(m));
   const results: RunResult[] = [];
   try {
+    const env = await setup();
+    env.receiver.onGroupchat((m) => active?.(m));
     await warmUp(env);
     for (const rate of RATES)
       for (const p of PATHS) {
         const r = await run(env, p, rate, COUNT);
         results.push(r);
-        if (p === 'switchboard' && r.delivered < r.sent) {
-          console.log(`gateway output (tail):\n${env.gateway.proc.output.slice(-3000)}`);
-          console.log(`the IRC sender's last lines:\n${env.ircSender.lines.slice(-5).join('\n')}`);
-          // Where the missing ones are: stored from IRC? copied? the copies' status?
-          const db = new Database(path.join(env.gateway.dir, 'data', 'switchboard.sqlite'), {
-            readonly: true,
-          });
-          console.table(
-            db
-              .prepare(
-                `SELECT conversationId, status, origin IS NOT NULL AS copy, COUNT(*) AS n FROM messages
-                 WHERE text LIKE ? GROUP BY 1, 2, 3`,
-              )
-              .all(`%R${runSeq}#%`),
-          );
-          db.close();
-        }
         console.log(
           `${p.padEnd(11)} offered ${String(rate).padStart(4)}/s: delivered ${r.delivered}/${r.sent}, ` +
             `sustained ${r.sustainedPerS}/s, p50 ${r.p50} ms, p99 ${r.p99} ms, cpu ${JSON.stringify(r.cpu)}`,
         );
+        if (p === 'switchboard' && r.delivered < r.sent) diagnose(env);
         await sleep(1000);
       }
   } finally {
-    await env.receiver.close();
-    await env.xmppSender.close();
-    await env.ircSender.close();
-    await env.ircObserver.close();
-    await env.gateway.proc.stop();
-    await env.biboumi.stop();
-    await env.inspircd.stop();
-    await env.prosody.stop();
-    rmSync(env.gateway.dir, { recursive: true, force: true });
+    for (const stop of teardown.reverse()) await stop().catch((e: unknown) => console.error(e));
   }
 
   const rows = results.map((r) => ({
