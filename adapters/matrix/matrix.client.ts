@@ -70,6 +70,11 @@ const PRESENCE_OUT: Record<Presence['state'], 'online' | 'unavailable' | 'offlin
  * token only after every event of the batch was accepted by `ctx.emit` — needs control over when the
  * token is stored, which the SDK's own SyncApi does not give.
  */
+/** Events read back to fill one room's sync gap at most (a gateway down for days stops there). */
+const MAX_GAP_EVENTS = 10_000;
+
+const isJson = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
 export class MatrixNetworkClient
   implements
     NetworkClient,
@@ -117,6 +122,9 @@ export class MatrixNetworkClient
       this.mapper = new MatrixInboundMapper(this.session.userId, newMapperState(direct));
       // One sync before `connected`: rooms are known and the outbox may start sending.
       let since = await this.ctx.state.get<string>(KEY_SYNC);
+      // An incremental sync carries no member state for rooms that did not change it: without this, every
+      // sender after a restart would be named by their user id.
+      if (since) await this.seedDisplayNames();
       since = await this.syncOnce(since, 0);
       await this.report({ state: 'connected' });
       this.loop = this.syncLoop(since);
@@ -272,6 +280,7 @@ export class MatrixNetworkClient
       undefined,
       requestOpts(signal),
     );
+    if (since) await this.fillGaps(res, since);
     const events = mapper.map(res, { backfill: since === undefined });
     for (const ev of events) {
       if (this.stop.signal.aborted) throw new Error('stopped');
@@ -283,6 +292,41 @@ export class MatrixNetworkClient
     if (next === undefined) throw new Error('sync response without next_batch');
     await this.ctx.state.set(KEY_SYNC, next);
     return next;
+  }
+
+  /**
+   * A room whose timeline in this sync is `limited` had more events since our token than the sync carries:
+   * the gap is read back with /messages (from the batch's prev_batch back to our since token) and put in
+   * front of the timeline, so a burst is never silently skipped.
+   */
+  private async fillGaps(res: Json, since: string): Promise<void> {
+    const rooms = res.rooms;
+    const join = isJson(rooms) && isJson(rooms.join) ? rooms.join : undefined;
+    if (!join) return;
+    const api = this.requireApi();
+    for (const [roomId, entry] of Object.entries(join)) {
+      const timeline = isJson(entry) && isJson(entry.timeline) ? entry.timeline : undefined;
+      if (!timeline || timeline.limited !== true || typeof timeline.prev_batch !== 'string') continue;
+      const missed: unknown[] = [];
+      let from: string | undefined = timeline.prev_batch;
+      while (from !== undefined && missed.length < MAX_GAP_EVENTS) {
+        if (this.stop.signal.aborted) throw new Error('stopped');
+        const page: Json = await api.http.authedRequest<Json>(
+          Method.Get,
+          `/rooms/${enc(roomId)}/messages`,
+          { dir: 'b', from, to: since, limit: '100' },
+          undefined,
+          requestOpts(AbortSignal.any([this.stop.signal, AbortSignal.timeout(60_000)])),
+        );
+        const chunk: unknown[] = Array.isArray(page.chunk) ? (page.chunk as unknown[]) : [];
+        missed.push(...chunk);
+        from = chunk.length > 0 && typeof page.end === 'string' && page.end !== from ? page.end : undefined;
+      }
+      if (missed.length >= MAX_GAP_EVENTS)
+        this.ctx.logger.warn('a sync gap was longer than we read back', { roomId, read: missed.length });
+      const known: unknown[] = Array.isArray(timeline.events) ? (timeline.events as unknown[]) : [];
+      timeline.events = [...missed.reverse(), ...known];
+    }
   }
 
   /** Joins the DM invites of this sync batch; a failure is logged and the invite stays reported. */
@@ -318,6 +362,29 @@ export class MatrixNetworkClient
   }
 
   // ---- sending ------------------------------------------------------------------------------------------
+
+  /** Display names of the members of every joined room (a restart's memory of who is who). */
+  private async seedDisplayNames(): Promise<void> {
+    const names = this.mapper?.state.displayNames;
+    if (!names) return;
+    try {
+      const { joined_rooms: rooms } = await this.request<{ joined_rooms: string[] }>(
+        Method.Get,
+        '/joined_rooms',
+      );
+      for (const room of rooms) {
+        const res = await this.request<{ joined?: Record<string, { display_name?: unknown }> }>(
+          Method.Get,
+          `/rooms/${enc(room)}/joined_members`,
+        );
+        for (const [user, m] of Object.entries(res.joined ?? {}))
+          if (typeof m.display_name === 'string' && m.display_name !== '') names.set(user, m.display_name);
+      }
+    } catch (err) {
+      // Names are a nicety; the sync must go on without them.
+      this.ctx.logger.warn('could not read room members', { error: String(err) });
+    }
+  }
 
   private async request<T>(method: Method, path: string, body?: Json): Promise<T> {
     const api = this.requireApi();

@@ -107,4 +107,25 @@ describe('matrix adapter under the account supervisor', () => {
     expect(ids.filter((x) => x === first.messageIds[0])).toHaveLength(1);
     expect(ids.filter((x) => x === second.messageIds[0])).toHaveLength(1);
   });
+
+  it('reads back what a limited sync skipped: 250 messages while bob was away arrive complete and in order', async () => {
+    const a = supervisor.client('acc-alice')!;
+    if (!isRoomsCapable(a)) throw new Error('unreachable');
+    const dm = await a.openDirect(RemoteUserId('@bob:hs.test'));
+    await supervisor.stop('acc-bob');
+    // More than one sync's timeline (100 events): the next sync comes back `limited`.
+    for (let i = 0; i < 250; i++)
+      await a.send({ roomId: dm.roomId, transactionId: TransactionId(`gap-${i}`), text: `gap ${i}` });
+    await supervisor.start({
+      accountId: 'acc-bob',
+      adapterId: 'matrix',
+      options: { homeserverUrl: hs.url, userId: 'bob', password: 'b-pw', syncTimeoutMs: 1000 },
+    });
+    const gap = () =>
+      host
+        .eventsOf('acc-bob')
+        .flatMap((e) => (e.type === 'message' && e.text.startsWith('gap ') ? [e.text] : []));
+    await waitFor('all 250 at bob', () => gap().length >= 250, 30_000);
+    expect(gap()).toEqual(Array.from({ length: 250 }, (_, i) => `gap ${i}`));
+  });
 });
