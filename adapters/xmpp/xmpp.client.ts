@@ -71,6 +71,8 @@ const SEEN_MEMORY = 5000;
 const CAPS_MEMORY = 500;
 const MAM_MARKER = 'mam.last';
 const MAM_SKIP = 'mam.skipOnce';
+/** The rooms this account is in (`room@conference/nick`), rejoined on every login like IRC channels. */
+const ROOMS_KEY = 'muc.rooms';
 const MAM_PAGE = 100;
 const MAM_MAX_PAGES = 50;
 /** Roster and presence events handed to the gateway and not yet accepted, at most (see emitInOrder). */
@@ -274,9 +276,11 @@ export class XmppClient
     await this.mamCatchUp().catch((e: unknown) =>
       this.ctx.logger.warn('xmpp: archive catch-up failed', { error: errText(e) }),
     );
-    for (const room of this.options.rooms)
+    const saved = (await this.ctx.state.get<string[]>(ROOMS_KEY).catch(() => undefined)) ?? [];
+    const configured = new Set(this.options.rooms.map((r) => bareJid(r)));
+    for (const room of [...this.options.rooms, ...saved.filter((r) => !configured.has(bareJid(r)))])
       await this.joinRoom(room).catch((e: unknown) =>
-        this.ctx.logger.warn('xmpp: could not join a configured room', { room, error: errText(e) }),
+        this.ctx.logger.warn('xmpp: could not join a room', { room, error: errText(e) }),
       );
   }
 
@@ -715,6 +719,7 @@ export class XmppClient
       await this.emit({ type: 'room.member', at: now(), roomId, userId, displayName: nick, membership });
       if (isSelf && !codes.includes('303')) {
         this.rooms.delete(room);
+        await this.saveRooms();
         await this.emit({
           type: 'room.left',
           at: now(),
@@ -938,7 +943,17 @@ export class XmppClient
     } finally {
       clearTimeout(timer);
     }
+    await this.saveRooms();
     return { roomId: RemoteRoomId(room), kind: 'group', title: room };
+  }
+
+  private async saveRooms(): Promise<void> {
+    const rooms = [...this.rooms].filter(([, r]) => r.joined).map(([room, r]) => `${room}/${r.nick}`);
+    await this.ctx.state
+      .set(ROOMS_KEY, rooms)
+      .catch((e: unknown) =>
+        this.ctx.logger.warn('xmpp: could not save the room list', { error: errText(e) }),
+      );
   }
 
   async leaveRoom(roomId: RemoteRoomId): Promise<void> {

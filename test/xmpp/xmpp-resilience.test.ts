@@ -96,6 +96,42 @@ describe('xmpp adapter: oversized stanzas, dropped connections, carbons', () => 
     ).toHaveLength(1);
   });
 
+  it('rejoins the rooms it was in when it logs in again (a gateway restart)', async () => {
+    const room = `resil@${server.mucDomain}`;
+    const A = () => gw.supervisor.client('a') as unknown as import('../../adapters/xmpp').XmppClient;
+    const B = () => gw.supervisor.client('b') as unknown as import('../../adapters/xmpp').XmppClient;
+    await B().joinRoom(`${room}/bob`);
+    await A().joinRoom(`${room}/alice`);
+    // A new client for alice, as after a restart: only the account's saved state carries the room over.
+    await gw.supervisor.stop('a');
+    await gw.supervisor.start({
+      accountId: 'a',
+      adapterId: 'xmpp',
+      options: accountOptions(server, 'alice', 'alice-pw', { maxStanzaBytes: 8192 }),
+    });
+    await connectedClient(gw.supervisor, 'a');
+    await waitFor('alice back in the room', () => A().occupants(RemoteRoomId(room)).includes('alice'));
+    await B().send({
+      roomId: RemoteRoomId(room),
+      transactionId: TransactionId('after-rejoin'),
+      text: 'welcome back',
+    });
+    await waitFor('alice gets the room message', () =>
+      gw.host.find('a', 'message', (e) => e.roomId === room && e.messageId === 'after-rejoin'),
+    );
+    // Leaving takes the room off the list.
+    await A().leaveRoom(RemoteRoomId(room));
+    await waitFor('alice left', () => gw.host.find('a', 'room.left', (e) => e.roomId === room));
+    await gw.supervisor.stop('a');
+    await gw.supervisor.start({
+      accountId: 'a',
+      adapterId: 'xmpp',
+      options: accountOptions(server, 'alice', 'alice-pw', { maxStanzaBytes: 8192 }),
+    });
+    await connectedClient(gw.supervisor, 'a');
+    expect(await A().listRooms()).toEqual([]);
+  });
+
   it('reports what another client of ours sent and received (carbons), as our own', async () => {
     await gw.supervisor.start({
       accountId: 'a-phone',
