@@ -15,6 +15,7 @@ import { messageView } from './message.view';
 import { INGEST_QUEUE, type AccountRef } from './queues';
 import { IngestBatcher } from './ingest-batcher';
 import { ingestRosterEvents, isRosterEvent, type RosterEvent } from '../roster/roster-ingest';
+import { BridgesService, type RelayWork } from '../bridges/bridges.service';
 import { newMessageId } from './message-id';
 
 /** One event, or a run of one account's roster events (contacts, presence) handled together. */
@@ -59,6 +60,7 @@ export class IngestService implements OnApplicationBootstrap {
     @Inject(CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly events: ClientEventsService,
+    private readonly bridges: BridgesService,
   ) {}
 
   /** Where call signalling goes (the calls module sets it); calls keep their own state. */
@@ -244,7 +246,11 @@ export class IngestService implements OnApplicationBootstrap {
       const known = await m.findOne(MessageRemoteId, {
         where: { accountId: account.accountId, roomId: e.roomId, remoteId: e.messageId },
       });
-      if (known) return undefined;
+      if (known) {
+        // A redelivered job whose first run committed but crashed before its relays were enqueued.
+        const pending = await this.bridges.pendingCopies(m, known.messageId);
+        return pending.jobs.length ? { relays: pending, msg: undefined, conv: undefined } : undefined;
+      }
       const conv = await this.conversation(m, account, e.roomId, e.roomKind ?? 'group');
       // Our own send coming back (echo-message, carbons, sync): link it to the stored message.
       if (e.transactionId) {
@@ -318,9 +324,16 @@ export class IngestService implements OnApplicationBootstrap {
           unread: e.sender.self ? conv.unread : conv.unread + 1,
         },
       );
-      return { msg, conv };
+      // Bridged: the copies are written with the message. The user's own messages coming back from the
+      // network unmatched are not relayed (they could be a copy echoed without its transaction id).
+      // History replayed after downtime is relayed when it was said after the bridge was made.
+      const relays: RelayWork | undefined = e.sender.self
+        ? undefined
+        : await this.bridges.relayNew(m, msg, { backfill: e.backfill === true });
+      return { msg, conv, relays };
     });
-    if (published) {
+    if (published?.relays) await this.bridges.dispatch(published.relays, 'message.received');
+    if (published?.msg && published.conv) {
       await this.events.publish(account.ownerId, 'message.received', messageView(published.msg));
       await this.events.publish(account.ownerId, 'conversation.updated', {
         id: published.conv.id,
@@ -354,24 +367,30 @@ export class IngestService implements OnApplicationBootstrap {
         return undefined;
       }
       const text = e.formatted ? toPlainText(e.formatted) : e.text;
-      await m.update(
-        Message,
-        { id: msg.id },
-        { text, html: e.formatted ? toHtml(e.formatted) : null, editedAt: toMs(e.at) },
-      );
-      return { ...msg, text, editedAt: toMs(e.at) };
+      const html = e.formatted ? toHtml(e.formatted) : null;
+      await m.update(Message, { id: msg.id }, { text, html, editedAt: toMs(e.at) });
+      const edited = { ...msg, text, html, editedAt: toMs(e.at) };
+      return { edited, relays: await this.bridges.relayEdit(m, edited) };
     });
-    if (updated) await this.events.publish(account.ownerId, 'message.updated', messageView(updated));
+    if (updated) {
+      await this.events.publish(account.ownerId, 'message.updated', messageView(updated.edited));
+      await this.bridges.dispatch(updated.relays, 'message.updated');
+    }
   }
 
   private async onRedact(account: AccountRef, e: RemoteEventOf<'message.redact'>): Promise<void> {
     const updated = await this.ds.transaction(async (m) => {
       const msg = await this.findByRemote(m, account, e.roomId, e.messageId);
       if (!msg || msg.deleted) return undefined;
+      // Only the sender (or the network's moderation, which the adapter reports as the sender) deletes.
       await m.update(Message, { id: msg.id }, { deleted: true, text: '', html: null });
-      return { ...msg, deleted: true, text: '', html: null };
+      const deleted = { ...msg, deleted: true, text: '', html: null };
+      return { deleted, relays: await this.bridges.relayRedact(m, deleted) };
     });
-    if (updated) await this.events.publish(account.ownerId, 'message.updated', messageView(updated));
+    if (updated) {
+      await this.events.publish(account.ownerId, 'message.updated', messageView(updated.deleted));
+      await this.bridges.dispatch(updated.relays, 'message.updated');
+    }
   }
 
   private async onReceipt(account: AccountRef, e: RemoteEventOf<'receipt'>): Promise<void> {

@@ -1,0 +1,381 @@
+import path from 'node:path';
+import { RemoteMessageId, RemoteRoomId, TransactionId, type RemoteEvent } from '../../src/sdk';
+import type { XmppClient } from '../../adapters/xmpp';
+import { RawIrcClient } from '../irc/raw-irc-client';
+import { ADMIN_PASSWORD, Api, eventually, startTestGateway } from '../support/gateway';
+import { startInspircd, type InspircdServer } from '../support/inspircd';
+import {
+  startMatrixHomeserver,
+  type MatrixHomeserver,
+  type RegisteredUser,
+} from '../support/matrix-homeserver';
+import { startProsody, type ProsodyServer } from '../support/prosody';
+import { accountOptions, connectedClient, startXmppGateway } from '../xmpp/xmpp-harness';
+
+const root = path.resolve(__dirname, '../..');
+const PER_NETWORK = 100;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+type MessageEvent = Extract<RemoteEvent, { type: 'message' }>;
+
+/**
+ * A three-way bridge between an IRC channel (InspIRCd), an XMPP MUC (prosody) and a Matrix room (the test
+ * homeserver), through one gateway user's account on each network. The people are plain clients of each
+ * server: a raw IRC client, two XMPP clients (the adapter library run as a client, recording what it
+ * receives) and a Matrix user speaking the client-server API directly.
+ */
+describe('a three-way bridge', () => {
+  let irc: InspircdServer;
+  let xmpp: ProsodyServer;
+  let hs: MatrixHomeserver;
+  let env: Awaited<ReturnType<typeof startTestGateway>>;
+  let me: Api;
+  let ian: RawIrcClient;
+  let otto: RawIrcClient;
+  let people: Awaited<ReturnType<typeof startXmppGateway>>;
+  let xena: XmppClient;
+  let yann: XmppClient;
+  let mia: RegisteredUser;
+  let matrixRoom: string;
+  const muc = () => `bridge@${xmpp.mucDomain}`;
+  const conv: Record<'irc' | 'xmpp' | 'matrix' | 'other', string> = {
+    irc: '',
+    xmpp: '',
+    matrix: '',
+    other: '',
+  };
+  let bridgeId = '';
+
+  const mx = async (method: string, p: string, body?: object, token = mia.accessToken) => {
+    const res = await fetch(`${hs.url}/_matrix/client/v3${p}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    const json = (await res.json()) as Record<string, unknown>;
+    if (res.status !== 200) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  let txn = 0;
+  const miaSay = async (body: string, extra: object = {}) =>
+    (
+      await mx('PUT', `/rooms/${encodeURIComponent(matrixRoom)}/send/m.room.message/t${++txn}`, {
+        msgtype: 'm.text',
+        body,
+        ...extra,
+      })
+    ).event_id as string;
+  /** Every event in the Matrix room, oldest first, as Mia sees them. */
+  const matrixEvents = async () =>
+    (
+      (await mx('GET', `/rooms/${encodeURIComponent(matrixRoom)}/messages?dir=b&limit=5000`)).chunk as {
+        type: string;
+        sender: string;
+        event_id: string;
+        content: Record<string, any>;
+        redacts?: string;
+      }[]
+    ).reverse();
+  const relayedOnMatrix = async () =>
+    (await matrixEvents()).filter((e) => e.type === 'm.room.message' && e.sender === '@relay:hs.test');
+
+  const ircLines = (c: RawIrcClient) =>
+    (c as unknown as { lines: string[] }).lines
+      .map((l) => /^(?:@\S+ )?:relay!\S+ PRIVMSG (#\S+) :(.*)$/.exec(l))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => ({ channel: m[1]!, text: m[2]! }));
+  const xmppRelayed = (who: string) =>
+    (people.host.eventsOf(who) as MessageEvent[]).filter(
+      (e) => e.type === 'message' && e.roomId === muc() && e.sender.userId === `${muc()}/relay`,
+    );
+
+  async function addAccount(adapter: string, options: object): Promise<string> {
+    const r = await me.call('POST', '/api/v1/accounts', { adapter, options });
+    expect(r.status).toBe(201);
+    await eventually(
+      async () => (await me.call('GET', `/api/v1/accounts/${r.json.id}`)).json.state === 'connected',
+      `${adapter} connected`,
+      30_000,
+    );
+    return r.json.id as string;
+  }
+  async function join(accountId: string, address: string): Promise<string> {
+    const r = await me.call('POST', '/api/v1/conversations', { accountId, address });
+    expect(r.status).toBe(201);
+    return r.json.id as string;
+  }
+
+  beforeAll(async () => {
+    [irc, xmpp, hs] = await Promise.all([
+      startInspircd(),
+      startProsody(),
+      startMatrixHomeserver({ serverName: 'hs.test' }),
+    ]);
+    await Promise.all(['relay', 'xena', 'yann'].map((u) => xmpp.registerUser(u, `${u}-password`)));
+    await hs.registerUser('relay', 'relay-password');
+    mia = await hs.registerUser('mia', 'mia-password', { displayname: 'mia' });
+    env = await startTestGateway({
+      adapters: [
+        { id: 'irc', path: path.join(root, 'adapters/irc') },
+        { id: 'xmpp', path: path.join(root, 'adapters/xmpp') },
+        { id: 'matrix', path: path.join(root, 'adapters/matrix') },
+      ],
+      queue: { backoffBaseMs: 50, backoffMaxMs: 1000, concurrency: 8 },
+    });
+    me = await new Api(env.gw.url).login('admin', ADMIN_PASSWORD);
+
+    // The people on each network.
+    ian = await RawIrcClient.register(irc.host, irc.port, 'ian');
+    ian.send('JOIN #bridge');
+    otto = await RawIrcClient.register(irc.host, irc.port, 'otto');
+    otto.send('JOIN #other');
+    people = await startXmppGateway();
+    for (const [id, user] of [
+      ['x', 'xena'],
+      ['y', 'yann'],
+    ] as const)
+      await people.supervisor.start({
+        accountId: id,
+        adapterId: 'xmpp',
+        options: accountOptions(xmpp, user, `${user}-password`),
+      });
+    xena = await connectedClient(people.supervisor, 'x');
+    yann = await connectedClient(people.supervisor, 'y');
+    await xena.joinRoom(`${muc()}/xena`);
+    await yann.joinRoom(`${muc()}/yann`);
+    matrixRoom = (await mx('POST', '/createRoom', { name: 'bridge', invite: ['@relay:hs.test'] }))
+      .room_id as string;
+
+    // The gateway user's account on each, in each room.
+    const ircAccount = await addAccount('irc', {
+      host: irc.host,
+      port: irc.port,
+      tls: false,
+      nick: 'relay',
+      floodBurst: 100,
+      floodIntervalMs: 1,
+    });
+    const xmppAccount = await addAccount('xmpp', {
+      ...accountOptions(xmpp, 'relay', 'relay-password'),
+    });
+    const matrixAccount = await addAccount('matrix', {
+      homeserverUrl: hs.url,
+      userId: '@relay:hs.test',
+      password: 'relay-password',
+      syncTimeoutMs: 1000,
+    });
+    conv.irc = await join(ircAccount, '#bridge');
+    conv.other = await join(ircAccount, '#other');
+    conv.xmpp = await join(xmppAccount, `${muc()}/relay`);
+    conv.matrix = await join(matrixAccount, matrixRoom);
+    await ian.waitFor(/:relay!\S+ JOIN :?#bridge/);
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all([ian, otto].map((c) => c?.close()));
+    await people?.stop();
+    await env?.stop();
+    await Promise.all([irc?.stop(), xmpp?.stop(), hs?.stop()]);
+  });
+
+  it('refuses bad bridges with a clear error, and creates one for the owner', async () => {
+    const few = await me.call('POST', '/api/v1/bridges', { conversations: [conv.irc] });
+    expect(few.status).toBe(400);
+    const twice = await me.call('POST', '/api/v1/bridges', { conversations: [conv.irc, conv.irc] });
+    expect(twice.status).toBe(400);
+    expect(twice.json.error.message).toMatch(/twice/);
+    const badOption = await me.call('POST', '/api/v1/bridges', {
+      conversations: [conv.irc, conv.xmpp],
+      options: { templates: { irc: 42 } },
+    });
+    expect(badOption.status).toBe(400);
+    expect(badOption.json.error.message).toContain('options.templates.irc');
+
+    // Another user can neither bridge the owner's conversations nor see or remove the bridge.
+    expect(
+      (await me.call('POST', '/api/v1/users', { username: 'eve', password: 'eve-password' })).status,
+    ).toBe(201);
+    const eve = await new Api(env.gw.url).login('eve', 'eve-password');
+    expect(
+      (await eve.call('POST', '/api/v1/bridges', { conversations: [conv.irc, conv.matrix] })).status,
+    ).toBe(404);
+
+    const r = await me.call('POST', '/api/v1/bridges', {
+      name: 'project',
+      conversations: [conv.irc, conv.xmpp, conv.matrix],
+    });
+    expect(r.status).toBe(201);
+    bridgeId = r.json.id;
+    expect(r.json.conversations).toEqual([conv.irc, conv.xmpp, conv.matrix]);
+    expect((await eve.call('GET', `/api/v1/bridges/${bridgeId}`)).status).toBe(404);
+    expect((await eve.call('DELETE', `/api/v1/bridges/${bridgeId}`)).status).toBe(404);
+    expect((await eve.call('GET', '/api/v1/bridges')).json).toEqual([]);
+    expect((await me.call('GET', '/api/v1/bridges')).json.map((b: { id: string }) => b.id)).toEqual([
+      bridgeId,
+    ]);
+  });
+
+  it('relays 300 interleaved messages to the other two networks exactly once, in order, attributed', async () => {
+    for (let i = 0; i < PER_NETWORK; i++) {
+      ian.send(`PRIVMSG #bridge :irc ${i}`);
+      await xena.send({
+        roomId: RemoteRoomId(muc()),
+        transactionId: TransactionId(`x-${i}`),
+        text: `xmpp ${i}`,
+      });
+      await miaSay(`matrix ${i}`);
+    }
+    const want = (prefix: string) => Array.from({ length: PER_NETWORK }, (_, i) => `${prefix} ${i}`);
+
+    // IRC: Ian sees Xena's and Mia's messages as <nick> text, once each, in each sender's order.
+    await eventually(async () => ircLines(ian).length >= 2 * PER_NETWORK, 'all relays on IRC', 90_000);
+    const onIrc = ircLines(ian)
+      .filter((l) => l.channel === '#bridge')
+      .map((l) => l.text);
+    expect(onIrc.filter((t) => t.startsWith('<xena> ')).map((t) => t.slice(7))).toEqual(want('xmpp'));
+    expect(onIrc.filter((t) => t.startsWith('<mia> ')).map((t) => t.slice(6))).toEqual(want('matrix'));
+    expect(onIrc).toHaveLength(2 * PER_NETWORK);
+
+    // XMPP: Yann sees Ian's and Mia's messages from the relay's nick as "nick: text".
+    await eventually(async () => xmppRelayed('y').length >= 2 * PER_NETWORK, 'all relays on XMPP', 90_000);
+    const onXmpp = xmppRelayed('y').map((e) => e.text);
+    expect(onXmpp.filter((t) => t.startsWith('ian: ')).map((t) => t.slice(5))).toEqual(want('irc'));
+    expect(onXmpp.filter((t) => t.startsWith('mia: ')).map((t) => t.slice(5))).toEqual(want('matrix'));
+    expect(onXmpp).toHaveLength(2 * PER_NETWORK);
+
+    // Matrix: the relay's events, with the sender's name in bold in formatted_body.
+    const onMatrix = await eventually(
+      async () => {
+        const list = await relayedOnMatrix();
+        return list.length >= 2 * PER_NETWORK && list;
+      },
+      'all relays on Matrix',
+      90_000,
+    );
+    const bodies = onMatrix.map((e) => String(e.content.body));
+    expect(bodies.filter((t) => t.startsWith('ian: ')).map((t) => t.slice(5))).toEqual(want('irc'));
+    expect(bodies.filter((t) => t.startsWith('xena: ')).map((t) => t.slice(6))).toEqual(want('xmpp'));
+    expect(onMatrix).toHaveLength(2 * PER_NETWORK);
+    expect(onMatrix[0]!.content.formatted_body).toMatch(/^<strong>(ian|xena)<\/strong>: /);
+  });
+
+  it('carries a Matrix edit natively to XMPP and as a correction line to IRC, then the deletion', async () => {
+    const original = await miaSay('the meeting is at 3');
+    const relayOnXmpp = await eventually(
+      async () => xmppRelayed('y').find((e) => e.text === 'mia: the meeting is at 3'),
+      'the relay on XMPP',
+    );
+    await ian.waitFor(/PRIVMSG #bridge :<mia> the meeting is at 3$/);
+
+    await miaSay('* the meeting is at 4', {
+      'm.new_content': { msgtype: 'm.text', body: 'the meeting is at 4' },
+      'm.relates_to': { rel_type: 'm.replace', event_id: original },
+    });
+    // XMPP: a XEP-0308 correction of the relay's own message.
+    const edit = await eventually(
+      async () =>
+        people.host
+          .eventsOf('y')
+          .find(
+            (e) =>
+              e.type === 'message.edit' &&
+              e.messageId === relayOnXmpp.messageId &&
+              e.text === 'mia: the meeting is at 4',
+          ),
+      'the correction on XMPP',
+    );
+    expect(edit).toBeDefined();
+    // IRC cannot edit: a readable correction.
+    await ian.waitFor(/PRIVMSG #bridge :\* correction: <mia> the meeting is at 4$/);
+
+    await mx(
+      'PUT',
+      `/rooms/${encodeURIComponent(matrixRoom)}/redact/${encodeURIComponent(original)}/r${++txn}`,
+      {},
+    );
+    await eventually(
+      async () =>
+        people.host
+          .eventsOf('y')
+          .find((e) => e.type === 'message.redact' && e.messageId === relayOnXmpp.messageId),
+      'the retraction on XMPP',
+    );
+    await ian.waitFor(/PRIVMSG #bridge :\* mia deleted a message$/);
+  });
+
+  it("refuses an XMPP correction naming another occupant's message, and relays the sender's own", async () => {
+    await yann.send({
+      roomId: RemoteRoomId(muc()),
+      transactionId: TransactionId('yann-1'),
+      text: 'lunch at noon',
+    });
+    await ian.waitFor(/PRIVMSG #bridge :<yann> lunch at noon$/);
+    // Xena names Yann's message id in a correction (XMPP ids are chosen by clients).
+    await xena.editMessage(
+      RemoteRoomId(muc()),
+      RemoteMessageId('yann-1'),
+      'lunch is cancelled',
+      undefined,
+      TransactionId('xena-forged'),
+    );
+    // Yann's own correction afterwards: relayed. Relays of one conversation keep their order, so the forged
+    // one, had it been relayed, would be on IRC before this.
+    await yann.editMessage(
+      RemoteRoomId(muc()),
+      RemoteMessageId('yann-1'),
+      'lunch at one',
+      undefined,
+      TransactionId('yann-fix'),
+    );
+    await ian.waitFor(/PRIVMSG #bridge :\* correction: <yann> lunch at one$/);
+    const matrixEdits = async () =>
+      (await matrixEvents()).filter(
+        (e) => e.sender === '@relay:hs.test' && e.content['m.relates_to']?.rel_type === 'm.replace',
+      );
+    await eventually(
+      async () =>
+        (await matrixEdits()).some((e) => e.content['m.new_content']?.body === 'yann: lunch at one'),
+      "yann's correction on Matrix",
+    );
+    expect(ircLines(ian).some((l) => l.text.includes('cancelled'))).toBe(false);
+    expect(
+      (await matrixEdits()).some((e) => String(e.content['m.new_content']?.body).includes('cancelled')),
+    ).toBe(false);
+  });
+
+  it('makes no loop with two bridges sharing one conversation (counted after 5 s of quiet)', async () => {
+    const second = await me.call('POST', '/api/v1/bridges', { conversations: [conv.matrix, conv.other] });
+    expect(second.status).toBe(201);
+    const before = {
+      irc: ircLines(ian).length,
+      other: ircLines(otto).length,
+      xmpp: xmppRelayed('y').length,
+      matrix: (await relayedOnMatrix()).length,
+    };
+    await miaSay('to everyone');
+    otto.send('PRIVMSG #other :from the other channel');
+    await ian.waitFor(/PRIVMSG #bridge :<mia> to everyone$/);
+    await otto.waitFor(/PRIVMSG #other :<mia> to everyone$/);
+    await eventually(
+      async () => (await relayedOnMatrix()).some((e) => e.content.body === 'otto: from the other channel'),
+      "otto's message on Matrix",
+    );
+    await sleep(5000);
+    // Mia's message reached each of the three other conversations once; Otto's only the Matrix room
+    // (bridges do not chain: #other is not linked to #bridge or the MUC).
+    expect(ircLines(ian).length - before.irc).toBe(1);
+    expect(ircLines(otto).length - before.other).toBe(1);
+    expect(xmppRelayed('y').length - before.xmpp).toBe(1);
+    expect((await relayedOnMatrix()).length - before.matrix).toBe(1);
+    expect(ircLines(ian).some((l) => l.text.includes('other channel'))).toBe(false);
+  });
+
+  it('stops relaying when the bridge is removed', async () => {
+    expect((await me.call('DELETE', `/api/v1/bridges/${bridgeId}`)).status).toBe(204);
+    const before = ircLines(ian).length;
+    await miaSay('after the bridge');
+    await otto.waitFor(/PRIVMSG #other :<mia> after the bridge$/); // the second bridge still relays
+    await sleep(1000);
+    expect(ircLines(ian).length).toBe(before);
+  });
+});
