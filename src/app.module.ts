@@ -10,6 +10,7 @@ import { AuthGuard } from './api/auth/auth.guard';
 import { AuthService } from './api/auth/auth.service';
 import { BridgesController } from './api/bridges/bridges.controller';
 import { BridgesService } from './bridges/bridges.service';
+import { ConfigBridgesService } from './bridges/config-bridges.service';
 import { CALLS_MODULE } from './calls';
 import { ConversationsController } from './api/conversations/conversations.controller';
 import { ContactsController } from './api/contacts/contacts.controller';
@@ -76,6 +77,7 @@ export class AppModule {
         RosterService,
         SearchService,
         BridgesService,
+        ConfigBridgesService,
         EventsGateway,
         ...CALLS_MODULE.providers,
       ],

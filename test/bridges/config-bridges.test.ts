@@ -1,0 +1,95 @@
+import { fakeHub } from '../fixtures/fake-adapter';
+import { ADMIN_PASSWORD, Api, eventually, startTestGateway } from '../support/gateway';
+
+interface Message {
+  text: string;
+  sender: { displayName: string; self: boolean };
+}
+
+/**
+ * A bridge declared in the config file: its rooms are named by account label and joined once the accounts
+ * are up, it relays with the options it was given, and it is the config's (the API lists it as such).
+ */
+describe('bridges from the config file', () => {
+  let env: Awaited<ReturnType<typeof startTestGateway>>;
+  let me: Api;
+  let carol: Api;
+
+  beforeAll(async () => {
+    fakeHub.reset();
+    const account = (label: string, network: string) => ({
+      owner: 'admin',
+      adapter: 'fake',
+      label,
+      options: { network, user: 'me', password: 'pw' },
+    });
+    env = await startTestGateway({
+      accounts: [account('cfg-a', 'net-a'), account('cfg-b', 'net-b')],
+      bridges: [
+        {
+          name: 'from the file',
+          conversations: [
+            { account: 'cfg-a', room: '#alpha' },
+            { account: 'cfg-b', room: '#beta' },
+          ],
+          options: { templates: { default: '[{nick}] {text}' } },
+        },
+      ],
+    });
+    const anon = new Api(env.gw.url);
+    me = await anon.login('admin', ADMIN_PASSWORD);
+    expect(
+      (await me.call('POST', '/api/v1/users', { username: 'carol', password: 'carol-password' })).status,
+    ).toBe(201);
+    carol = await anon.login('carol', 'carol-password');
+  });
+  afterAll(async () => {
+    await env?.stop();
+    fakeHub.reset();
+  });
+
+  it('joins the rooms, links them, and relays with the configured template', async () => {
+    const bridge = await eventually(async () => {
+      const list = (await me.call('GET', '/api/v1/bridges')).json as {
+        name: string;
+        source: string;
+        conversations: string[];
+      }[];
+      return list.find((b) => b.name === 'from the file' && b.conversations.length === 2);
+    }, 'the config bridge with both rooms');
+    expect(bridge.source).toBe('config');
+
+    // Carol is in both rooms, one account per network.
+    const rooms: Record<string, string> = {};
+    for (const [network, room] of [
+      ['net-a', '#alpha'],
+      ['net-b', '#beta'],
+    ] as const) {
+      const acc = await carol.call('POST', '/api/v1/accounts', {
+        adapter: 'fake',
+        options: { network, user: 'carol', password: 'pw' },
+      });
+      expect(acc.status).toBe(201);
+      await eventually(
+        async () => (await carol.call('GET', `/api/v1/accounts/${acc.json.id}`)).json.state === 'connected',
+        'carol connected',
+      );
+      const conv = await carol.call('POST', '/api/v1/conversations', {
+        accountId: acc.json.id,
+        address: room,
+      });
+      expect(conv.status).toBe(201);
+      rooms[room] = conv.json.id;
+    }
+    expect(
+      (await carol.call('POST', `/api/v1/conversations/${rooms['#alpha']}/messages`, { text: 'hello alpha' }))
+        .status,
+    ).toBe(202);
+    const relayed = await eventually(async () => {
+      const msgs = (await carol.call('GET', `/api/v1/conversations/${rooms['#beta']}/messages`))
+        .json as Message[];
+      return msgs.find((m) => m.text === '[carol] hello alpha');
+    }, 'the relay in #beta');
+    expect(relayed.sender.self).toBe(false);
+  });
+});
