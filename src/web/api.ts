@@ -35,6 +35,15 @@ export interface MergeSuggestion {
   reasons: { kind: string; value: string }[];
 }
 
+export interface Bridge {
+  id: string;
+  name?: string;
+  conversations: string[];
+  options: Record<string, unknown>;
+  source: 'api' | 'config';
+  createdAt: string;
+}
+
 export type AccountState =
   'connecting' | 'connected' | 'transient_disconnect' | 'bad_credentials' | 'logged_out' | 'error';
 
@@ -183,6 +192,15 @@ export class ApiClient {
   }
   merge(personId: string, otherId: string) {
     return this.request<Contact>('POST', `/contacts/${encodeURIComponent(personId)}/merge`, { otherId });
+  }
+  bridges() {
+    return this.request<Bridge[]>('GET', '/bridges');
+  }
+  createBridge(name: string, conversations: string[]) {
+    return this.request<Bridge>('POST', '/bridges', { conversations, ...(name ? { name } : {}) });
+  }
+  deleteBridge(id: string) {
+    return this.request<void>('DELETE', `/bridges/${encodeURIComponent(id)}`);
   }
   suggestions() {
     return this.request<MergeSuggestion[]>('GET', '/contacts/suggestions');

@@ -1,10 +1,12 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { AccountAddressForm } from './account-address-form';
 import { AccountsPage } from './accounts-page';
+import { BridgesPage } from './bridges-page';
 import {
   ApiClient,
   type Account,
   type AdapterInfo,
+  type Bridge,
   type Contact,
   type Conversation,
   type Endpoint,
@@ -19,7 +21,7 @@ import { EventStream, type StreamState } from './event-stream';
 import { SignIn } from './sign-in';
 
 const TOKEN_KEY = 'switchboard.token';
-type Tab = 'people' | 'inbox' | 'accounts';
+type Tab = 'people' | 'inbox' | 'bridges' | 'accounts';
 
 export function App() {
   const [token, setToken] = useState<string | null>(() => localStorage.getItem(TOKEN_KEY));
@@ -60,6 +62,7 @@ function Client({ token, onSignOut }: { token: string; onSignOut: () => void }) 
   const [suggestions, setSuggestions] = useState<MergeSuggestion[]>([]);
   const [conversations, setConversations] = useState<Conversation[]>([]);
   const [accounts, setAccounts] = useState<Account[]>([]);
+  const [bridges, setBridges] = useState<Bridge[]>([]);
   const [adapters, setAdapters] = useState<AdapterInfo[]>([]);
   const [openId, setOpenId] = useState<string>();
   const [messages, setMessages] = useState<Message[]>([]);
@@ -76,6 +79,7 @@ function Client({ token, onSignOut }: { token: string; onSignOut: () => void }) 
     ]).then(() => undefined);
   const loadConversations = () => api.conversations().then(setConversations, report);
   const loadAccounts = () => api.accounts().then(setAccounts, report);
+  const loadBridges = () => api.bridges().then(setBridges, report);
   const loadMessages = (id: string) =>
     api.messages(id).then((list) => {
       if (openRef.current !== id) return;
@@ -93,6 +97,7 @@ function Client({ token, onSignOut }: { token: string; onSignOut: () => void }) 
     void loadContacts();
     void loadConversations();
     void loadAccounts();
+    void loadBridges();
     if (openRef.current) void loadMessages(openRef.current);
   };
 
@@ -163,6 +168,8 @@ function Client({ token, onSignOut }: { token: string; onSignOut: () => void }) 
       case 'replay.truncated':
       case 'typing':
       case 'bridge.updated':
+        void loadBridges();
+        return;
       case 'call.state':
         return;
     }
@@ -214,9 +221,9 @@ function Client({ token, onSignOut }: { token: string; onSignOut: () => void }) 
       <header class="top">
         <strong class="brand">Switchboard</strong>
         <nav>
-          {(['people', 'inbox', 'accounts'] as const).map((t) => (
+          {(['people', 'inbox', 'bridges', 'accounts'] as const).map((t) => (
             <button key={t} class={tab === t ? 'active' : ''} data-tab={t} onClick={() => setTab(t)}>
-              {t === 'people' ? 'People' : t === 'inbox' ? 'Inbox' : 'Accounts'}
+              {t === 'people' ? 'People' : t === 'inbox' ? 'Inbox' : t === 'bridges' ? 'Bridges' : 'Accounts'}
               {t === 'inbox' && unread > 0 && <span class="unread">{unread}</span>}
             </button>
           ))}
@@ -232,7 +239,23 @@ function Client({ token, onSignOut }: { token: string; onSignOut: () => void }) 
           {error}
         </p>
       )}
-      {tab === 'accounts' ? (
+      {tab === 'bridges' ? (
+        <main class="single">
+          <BridgesPage
+            bridges={bridges}
+            conversations={conversations}
+            accounts={accounts}
+            onCreate={async (name, ids) => {
+              await api.createBridge(name, ids);
+              await loadBridges();
+            }}
+            onDelete={async (id) => {
+              await api.deleteBridge(id);
+              await loadBridges();
+            }}
+          />
+        </main>
+      ) : tab === 'accounts' ? (
         <main class="single">
           <AccountsPage
             accounts={accounts}

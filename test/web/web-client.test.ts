@@ -256,4 +256,51 @@ describe('web client', () => {
     await error.waitFor();
     expect(await error.textContent()).toMatch(/buddy list/);
   });
+
+  it('links two rooms into a bridge from the Bridges page, relays, and removes it', async () => {
+    const myNetA = (await admin.call('GET', '/api/v1/accounts')).json.find(
+      (a: { label: string }) => a.label === 'me on net-a',
+    );
+    const second = await admin.call('POST', '/api/v1/conversations', {
+      accountId: myNetA.id,
+      address: '#second',
+    });
+    expect(second.status).toBe(201);
+    const lobby = (await admin.call('GET', '/api/v1/conversations')).json.find(
+      (c: { title: string }) => c.title === '#lobby',
+    );
+
+    await page.click('button[data-tab=bridges]');
+    await page.locator('.bridges-page .empty', { hasText: 'No bridges yet' }).waitFor();
+    await page.check(`input[name=bridge-room][value="${lobby.id}"]`);
+    await page.check(`input[name=bridge-room][value="${second.json.id}"]`);
+    await page.fill('input[name=bridge-name]', 'lobby link');
+    await page.click('.add-bridge button[type=submit]');
+    const row = page.locator('.bridge', { hasText: 'lobby link' });
+    await row.waitFor();
+    expect(await row.locator('.rooms').textContent()).toMatch(/#lobby.*⇄.*#second|#second.*⇄.*#lobby/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'web-client-bridges.png') });
+
+    // Carol speaks in #lobby: the bridge writes it into #second through the user's account.
+    const carolLobby = (await carol.call('GET', '/api/v1/conversations')).json.find(
+      (c: { title: string }) => c.title === '#lobby',
+    );
+    expect(
+      (
+        await carol.call('POST', `/api/v1/conversations/${carolLobby.id}/messages`, {
+          text: 'over the bridge',
+        })
+      ).status,
+    ).toBe(202);
+    await eventually(async () => {
+      const msgs = (await admin.call('GET', `/api/v1/conversations/${second.json.id}/messages`)).json as {
+        text: string;
+      }[];
+      return msgs.some((m) => m.text === 'carol: over the bridge');
+    }, 'the relay in #second');
+
+    await row.locator('button.delete-bridge').click();
+    await row.waitFor({ state: 'detached' });
+    expect((await admin.call('GET', '/api/v1/bridges')).json).toEqual([]);
+  });
 });
