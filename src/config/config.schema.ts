@@ -273,7 +273,12 @@ export const bridgeSpecSchema = z.strictObject({
       .min(2, { error: 'expected at least two conversations to link' }),
     { description: 'The rooms to link: messages in one are relayed to the others.' },
   ),
-  options: key(mapping().default({}), { description: 'Bridge settings (relay format and the like).' }),
+  options: key(mapping().default({}), {
+    description:
+      'Bridge settings: templates (relay text per target adapter id or default, with {nick} {text} {network} ' +
+      "{bridge}; defaults: irc '<{nick}> {text}', elsewhere '{nick}: {text}') and notice (true: relays are notices).",
+    example: { templates: { irc: '<{nick}> {text}' }, notice: false },
+  }),
 });
 
 const callsSchema = z
