@@ -36,4 +36,14 @@ for (const f of files) {
     console.error(`${f} failed (exit ${r.status})`);
   }
 }
+// One report over every result file (bench/results/REPORT.md and the relay chart).
+const report = spawnSync(
+  process.execPath,
+  ['-r', './test/support/ts-register.js', path.join('bench', 'report.ts')],
+  {
+    cwd: root,
+    stdio: 'inherit',
+  },
+);
+if (report.status !== 0) failed++;
 process.exit(failed ? 1 : 0);
