@@ -177,7 +177,9 @@ describe('web client on three real networks', () => {
     await page.fill('input[name=message]', 'hello dave, from the browser');
     await page.click('.send-box button[type=submit]');
     await page
-      .locator('.message.self[data-status=sent]', { hasText: 'hello dave, from the browser' })
+      .locator('.message.self:is([data-status=sent], [data-status=delivered])', {
+        hasText: 'hello dave, from the browser',
+      })
       .waitFor();
     await dave!.waitFor(/^:me!\S+ PRIVMSG dave :hello dave, from the browser$/, 20_000);
 
@@ -191,7 +193,11 @@ describe('web client on three real networks', () => {
     await page.locator('.chat header h2', { hasText: 'erin' }).waitFor();
     await page.fill('input[name=message]', 'hello erin, over XMPP');
     await page.click('.send-box button[type=submit]');
-    await page.locator('.message.self[data-status=sent]', { hasText: 'hello erin, over XMPP' }).waitFor();
+    await page
+      .locator('.message.self:is([data-status=sent], [data-status=delivered])', {
+        hasText: 'hello erin, over XMPP',
+      })
+      .waitFor();
 
     // Erin's own XMPP account received it from prosody.
     const conv = await eventually(async () => {

@@ -82,7 +82,11 @@ describe('web client', () => {
     await page.locator('.chat header h2', { hasText: 'carol' }).waitFor();
     await page.fill('input[name=message]', 'hello from the browser');
     await page.click('.send-box button[type=submit]');
-    await page.locator('.message.self[data-status=sent]', { hasText: 'hello from the browser' }).waitFor();
+    await page
+      .locator('.message.self:is([data-status=sent], [data-status=delivered])', {
+        hasText: 'hello from the browser',
+      })
+      .waitFor();
 
     // Carol's gateway user received it from the network.
     const carolConv = await eventually(async () => {
