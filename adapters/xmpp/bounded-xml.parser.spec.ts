@@ -4,14 +4,15 @@ import { boundedParser, StanzaLimitError } from './bounded-xml.parser';
 const HEADER = "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
 
 function run(chunks: string[], limits = { maxStanzaBytes: 1000, maxDepth: 10 }) {
-  const Parser = boundedParser(limits);
+  const skipped: StanzaLimitError[] = [];
+  const Parser = boundedParser({ ...limits, onSkipped: (e) => skipped.push(e) });
   const p = new Parser();
   const elements: xml.Element[] = [];
   const errors: Error[] = [];
   p.on('element', (e: xml.Element) => elements.push(e));
   p.on('error', (e: Error) => errors.push(e));
   for (const c of chunks) p.write(c);
-  return { elements, errors };
+  return { elements, errors, skipped };
 }
 
 describe('boundedParser', () => {
@@ -71,9 +72,16 @@ describe('boundedParser', () => {
     expect(fine.elements).toHaveLength(1);
   });
 
-  it('refuses nesting deeper than the limit', () => {
-    const { errors } = run([HEADER, '<message>' + '<a>'.repeat(20) + '</a>'.repeat(20) + '</message>']);
-    expect(errors.map((e) => (e as StanzaLimitError).code)).toEqual(['too_deep']);
+  it('drops a stanza nested deeper than the limit, and only that stanza', () => {
+    const { errors, elements, skipped } = run([
+      HEADER,
+      '<message><body>x</body>' + '<a>text'.repeat(20) + '</a>'.repeat(20) + '</message>',
+      "<message id='next'><body>fine</body></message>",
+    ]);
+    expect(errors).toEqual([]);
+    expect(elements.map((e) => e.attrs.id)).toEqual(['next']);
+    expect(elements[0]?.getChildText('body')).toBe('fine');
+    expect(skipped.map((e) => e.code)).toEqual(['too_deep']);
   });
 
   it('reports a mismatched end tag once', () => {

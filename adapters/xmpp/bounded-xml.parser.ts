@@ -5,6 +5,11 @@ export interface ParserLimits {
   maxStanzaBytes: number;
   /** Deepest nesting inside the stream (the stream root is depth 1). */
   maxDepth: number;
+  /**
+   * Told of a stanza dropped for nesting deeper than `maxDepth`. Anyone can send such a message through
+   * the server, so it costs that stanza only, not the connection (which would let anyone force reconnects).
+   */
+  onSkipped?: (error: StanzaLimitError) => void;
 }
 
 export class StanzaLimitError extends Error {
@@ -26,6 +31,8 @@ export class StanzaLimitError extends Error {
 export function boundedParser(limits: ParserLimits): new () => xml.Parser {
   return class BoundedParser extends xml.Parser {
     private depth = 0;
+    /** Inside a stanza that went too deep: nothing of it is built, up to its end tag. */
+    private skipping = false;
     private bytes = 0;
     /** Text and attribute characters of the current stanza: exact, whatever the network's chunking. */
     private content = 0;
@@ -44,14 +51,19 @@ export function boundedParser(limits: ParserLimits): new () => xml.Parser {
     override onStartElement(name: string, attrs: Record<string, string>): void {
       if (this.failed) return;
       this.depth += 1;
-      if (this.depth > limits.maxDepth) {
-        this.fail(new StanzaLimitError(`element nesting deeper than ${limits.maxDepth}`, 'too_deep'));
-        return;
-      }
       if (this.depth > 1) {
         this.content += name.length;
         for (const [k, v] of Object.entries(attrs)) this.content += k.length + v.length;
         if (this.tooLarge()) return;
+      }
+      if (this.skipping) return;
+      if (this.depth > limits.maxDepth) {
+        const error = new StanzaLimitError(`element nesting deeper than ${limits.maxDepth}`, 'too_deep');
+        // The stream's own elements (depth 1-2) going that deep cannot happen below the schema's minimum.
+        if (this.depth <= 2) return this.fail(error);
+        this.skipping = true;
+        limits.onSkipped?.(error);
+        return;
       }
       super.onStartElement(name, attrs);
     }
@@ -67,6 +79,16 @@ export function boundedParser(limits: ParserLimits): new () => xml.Parser {
     override onEndElement(name: string): void {
       if (this.failed) return;
       this.depth -= 1;
+      if (this.skipping) {
+        if (this.depth > 1) return;
+        // The skipped stanza ends: drop what was built of it and go on with the next one.
+        this.skipping = false;
+        const self = this as unknown as { cursor: unknown; root: unknown };
+        self.cursor = self.root;
+        this.bytes = 0;
+        this.content = 0;
+        return;
+      }
       super.onEndElement(name);
       // Back at the stream's level: one stanza is complete.
       if (this.depth <= 1) {
@@ -78,7 +100,7 @@ export function boundedParser(limits: ParserLimits): new () => xml.Parser {
     override onText(str: string): void {
       if (this.failed) return;
       this.content += str.length;
-      if (this.tooLarge()) return;
+      if (this.tooLarge() || this.skipping) return;
       super.onText(str);
     }
 

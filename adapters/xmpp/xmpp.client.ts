@@ -188,7 +188,12 @@ export class XmppClient
         password: this.options.password,
         resource: this.resource,
         trust: parseTrust(this.options.trustedCertificate),
-        limits: { maxStanzaBytes: this.options.maxStanzaBytes, maxDepth: this.options.maxDepth },
+        limits: {
+          maxStanzaBytes: this.options.maxStanzaBytes,
+          maxDepth: this.options.maxDepth,
+          onSkipped: (e) =>
+            this.ctx.logger.warn('xmpp: dropped a stanza from the server', { error: e.message }),
+        },
         allowPlaintext: this.options.tls === 'none' && this.options.allowPlaintext,
       });
     } catch (e) {
