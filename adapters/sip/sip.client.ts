@@ -79,6 +79,7 @@ export class SipClient implements NetworkClient, VoiceCapable, RosterCapable {
   private regCallId = randomUUID();
   private regCseq = 1;
   private regTimer?: NodeJS.Timeout;
+  private keepaliveTimer?: NodeJS.Timeout;
   private closed = false;
   private readonly dialogs = new Map<string, Dialog>();
   private auth?: digest.DigestContext;
@@ -181,6 +182,7 @@ export class SipClient implements NetworkClient, VoiceCapable, RosterCapable {
       // Refresh well before the binding lapses.
       this.regTimer = setTimeout(() => void this.register(), Math.max(10, granted * 0.8) * 1000);
       this.regTimer.unref();
+      this.startKeepalive();
       if (this.current.state !== 'connected') this.setStatus({ state: 'connected' });
       return;
     }
@@ -200,9 +202,48 @@ export class SipClient implements NetworkClient, VoiceCapable, RosterCapable {
       });
   }
 
+  private startKeepalive(): void {
+    if (this.keepaliveTimer) return;
+    this.keepaliveTimer = setInterval(() => void this.keepalive(), this.options.keepaliveSeconds * 1000);
+    this.keepaliveTimer.unref();
+  }
+
+  /** One OPTIONS to the registrar; any final answer proves the path, silence ends the connection. */
+  private async keepalive(): Promise<void> {
+    if (this.closed || this.current.state !== 'connected') return;
+    const callId = randomUUID();
+    const uri = `sip:${this.registrar.host}:${this.registrar.port}`;
+    let timer: NodeJS.Timeout | undefined;
+    const answered = await Promise.race([
+      this.request(() => ({
+        method: 'OPTIONS',
+        uri,
+        headers: {
+          to: { uri, params: {} },
+          from: { uri: this.aor, params: { tag: tag() } },
+          'call-id': callId,
+          cseq: { method: 'OPTIONS', seq: 1 },
+          'max-forwards': 70,
+        },
+      })).then((rs) => rs.status !== 408 && rs.status !== 503),
+      new Promise<false>((r) => (timer = setTimeout(() => r(false), 5000))),
+    ]);
+    clearTimeout(timer);
+    if (answered || this.closed || this.current.state !== 'connected') return;
+    if (this.keepaliveTimer) clearInterval(this.keepaliveTimer);
+    this.keepaliveTimer = undefined;
+    this.setStatus({
+      state: 'transient_disconnect',
+      message: `the registrar ${this.registrar.host}:${this.registrar.port} did not answer a keepalive`,
+      code: 'keepalive_timeout',
+      retryable: true,
+    });
+  }
+
   async disconnect(): Promise<void> {
     if (this.closed) return;
     if (this.regTimer) clearTimeout(this.regTimer);
+    if (this.keepaliveTimer) clearInterval(this.keepaliveTimer);
     for (const d of [...this.dialogs.values()])
       await this.hangup(d.callId as CallId, 'hangup').catch(() => {});
     if (this.stack && this.current.state === 'connected') {
@@ -275,7 +316,9 @@ export class SipClient implements NetworkClient, VoiceCapable, RosterCapable {
     }));
     if (rs.status >= 200 && rs.status < 300)
       return { messageIds: [RemoteMessageId(callId)], confirmed: true };
-    const retryable = rs.status === 408 || rs.status === 503 || rs.status >= 500;
+    // 480: the user exists but no device is registered now (a phone restarting, a registrar that just
+    // came back): the outbox keeps the message and tries again, as for timeouts and server errors.
+    const retryable = rs.status === 408 || rs.status === 480 || rs.status >= 500;
     throw new SendError(`MESSAGE refused: ${rs.status} ${rs.reason}`, retryable, `sip_${rs.status}`);
   }
 

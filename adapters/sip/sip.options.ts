@@ -22,6 +22,12 @@ export const sipOptionsSchema = z.object({
   localPort: z.number().int().min(1).max(65535).optional(),
   /** Registration lifetime asked of the registrar, in seconds. */
   expires: z.number().int().min(30).max(86_400).default(300),
+  /**
+   * Seconds between OPTIONS pings to the registrar. No answer within 5 s means the path is down: the
+   * account reports `transient_disconnect` and registers again once the registrar answers (a restarted
+   * registrar has forgotten our binding, and over UDP nothing else would tell us).
+   */
+  keepaliveSeconds: z.number().int().min(1).max(3600).default(30),
 });
 
 export type SipOptions = z.infer<typeof sipOptionsSchema>;

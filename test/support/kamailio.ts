@@ -13,13 +13,16 @@ export interface KamailioServer {
   uri(user: string): string;
   output(): string;
   stop(): Promise<void>;
+  /** Stops kamailio, waits `downMs`, starts it again on the same port and config (registrations are lost). */
+  restart(opts?: { downMs?: number }): Promise<void>;
 }
 
 /**
  * A private kamailio on loopback as registrar and proxy: a generated config, users with passwords checked
  * by digest auth (the auth module's pv_auth_check against passwords written into the config, so no
  * database is needed), an in-memory location table, and record-routing so BYE and ACK follow the dialog.
- * MESSAGE and INVITE to a registered user are forwarded to its contact; to an unknown one, 404.
+ * MESSAGE and INVITE to a registered user are forwarded to its contact; to a user of the server who is not
+ * registered now, 480 Temporarily Unavailable; to an unknown one, 404.
  */
 export async function startKamailio(users: Record<string, string>): Promise<KamailioServer> {
   const bin = requireBinary('kamailio', ['/usr/sbin/kamailio'], 'kamailio');
@@ -96,7 +99,15 @@ ${passwords}
   consume_credentials();
   if (is_method("INVITE")) record_route();
   if (is_method("OPTIONS") && $rU == $null) { sl_send_reply("200", "OK"); exit; }
-  if (!lookup("location")) { sl_send_reply("404", "Not Found"); exit; }
+  if (!lookup("location")) {
+    # A user of this server who is not registered now is temporarily unavailable; anyone else is not found.
+    $var(u) = $rU;
+    $var(pw) = "";
+${passwords}
+    if ($var(pw) != "") { sl_send_reply("480", "Temporarily Unavailable"); exit; }
+    sl_send_reply("404", "Not Found");
+    exit;
+  }
   route(RELAY);
 }
 
@@ -117,19 +128,23 @@ route[RELAY] {
 }
 `;
     writeFileSync(join(dir, 'kamailio.cfg'), cfg);
-    const p = startProcess(
-      'kamailio',
-      bin,
-      ['-DD', '-E', '-f', join(dir, 'kamailio.cfg'), '-P', join(dir, 'kamailio.pid'), '-Y', dir, '-w', dir],
-      { cwd: dir },
-    );
-    proc = p;
-    await Promise.race([
-      waitForPort(port, host, 15_000),
-      p.exited.then(() => {
-        throw new Error(`kamailio exited:\n${p.output.slice(-4000)}`);
-      }),
-    ]);
+    const launch = async (): Promise<ManagedProcess> => {
+      const p = startProcess(
+        'kamailio',
+        bin,
+        ['-DD', '-E', '-f', join(dir, 'kamailio.cfg'), '-P', join(dir, 'kamailio.pid'), '-Y', dir, '-w', dir],
+        { cwd: dir },
+      );
+      proc = p;
+      await Promise.race([
+        waitForPort(port, host, 15_000),
+        p.exited.then(() => {
+          throw new Error(`kamailio exited:\n${p.output.slice(-4000)}`);
+        }),
+      ]);
+      return p;
+    };
+    let p = await launch();
     return {
       host,
       port,
@@ -139,6 +154,11 @@ route[RELAY] {
       async stop() {
         await p.stop();
         rmSync(dir, { recursive: true, force: true });
+      },
+      async restart({ downMs = 0 } = {}) {
+        await p.stop();
+        await new Promise((r) => setTimeout(r, downMs));
+        p = await launch();
       },
     };
   } catch (err) {
