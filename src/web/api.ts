@@ -129,8 +129,27 @@ export type EventFrame = { at: string; seq: number } & (
       data: { id: string; conversationId: string; status: MessageStatus; reason?: string };
     }
   | { type: 'replay.truncated'; data: { reason: string } }
-  | { type: 'typing' | 'bridge.updated' | 'call.state'; data: unknown }
+  | { type: 'call.state'; data: CallStateData }
+  | { type: 'typing' | 'bridge.updated'; data: unknown }
 );
+
+export type CallState = 'negotiating' | 'ringing' | 'connected' | 'ended' | 'failed';
+
+/** A `call.state` frame: the gateway's SDP answer to this browser comes in the first one. */
+export interface CallStateData {
+  id: string;
+  state: CallState;
+  endReason?: string;
+  network?: string;
+  address?: string;
+  sdp?: string;
+}
+
+/** `GET /contacts/:id/call-routes`: why each endpoint can or cannot be called. */
+export interface CallRoutes {
+  routes: { network: string; address: string; reasons?: string[] }[];
+  rejected: { network?: string; address?: string; reason: string }[];
+}
 
 /** An error answer of the API: `{error:{code,message}}` with its HTTP status. */
 export class ApiError extends Error {
@@ -201,6 +220,25 @@ export class ApiClient {
   }
   deleteBridge(id: string) {
     return this.request<void>('DELETE', `/bridges/${encodeURIComponent(id)}`);
+  }
+  callRoutes(contactId: string) {
+    return this.request<CallRoutes>(
+      'GET',
+      `/contacts/${encodeURIComponent(contactId)}/call-routes?media=audio`,
+    );
+  }
+  iceServers() {
+    return this.request<{ iceServers: RTCIceServer[] }>('GET', '/calls/ice-servers');
+  }
+  placeCall(contactId: string, sdp: string) {
+    return this.request<{ id: string; state: CallState }>('POST', '/calls', {
+      contactId,
+      media: 'audio',
+      sdp,
+    });
+  }
+  hangUp(id: string) {
+    return this.request<unknown>('DELETE', `/calls/${encodeURIComponent(id)}`);
   }
   suggestions() {
     return this.request<MergeSuggestion[]>('GET', '/contacts/suggestions');

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { AccountAddressForm } from './account-address-form';
 import { AccountsPage } from './accounts-page';
 import { BridgesPage } from './bridges-page';
+import { BrowserCall } from './call';
 import {
   ApiClient,
   type Account,
@@ -63,6 +64,8 @@ function Client({ token, onSignOut }: { token: string; onSignOut: () => void }) 
   const [conversations, setConversations] = useState<Conversation[]>([]);
   const [accounts, setAccounts] = useState<Account[]>([]);
   const [bridges, setBridges] = useState<Bridge[]>([]);
+  const [call, setCall] = useState<{ call: BrowserCall; name: string; v: number }>();
+  const callRef = useRef<BrowserCall | undefined>(undefined);
   const [adapters, setAdapters] = useState<AdapterInfo[]>([]);
   const [openId, setOpenId] = useState<string>();
   const [messages, setMessages] = useState<Message[]>([]);
@@ -171,6 +174,7 @@ function Client({ token, onSignOut }: { token: string; onSignOut: () => void }) 
         void loadBridges();
         return;
       case 'call.state':
+        void callRef.current?.onFrame(f.data).catch(report);
         return;
     }
   };
@@ -213,6 +217,33 @@ function Client({ token, onSignOut }: { token: string; onSignOut: () => void }) 
     void loadMessages(openId);
   };
 
+  /** The call button: the gateway picks the route (and says why none fits); this browser is one leg. */
+  const callPerson = async (person: Contact) => {
+    if (callRef.current && !['ended', 'failed'].includes(callRef.current.state))
+      throw new Error('a call is already going on');
+    const routes = await api.callRoutes(person.id);
+    if (!routes.routes.length)
+      throw new Error(
+        `cannot call ${person.displayName}: ${routes.rejected.map((r) => r.reason).join('; ')}`,
+      );
+    const { iceServers } = await api.iceServers().catch(() => ({ iceServers: [] as RTCIceServer[] }));
+    const c = new BrowserCall(
+      api,
+      (x) => setCall({ call: x, name: person.displayName, v: Date.now() }),
+      iceServers,
+    );
+    callRef.current = c;
+    setCall({ call: c, name: person.displayName, v: Date.now() });
+    try {
+      await c.start(person.id);
+    } catch (err) {
+      c.close();
+      callRef.current = undefined;
+      setCall(undefined);
+      throw err;
+    }
+  };
+
   const openConv = conversations.find((c) => c.id === openId);
   const unread = conversations.reduce((n, c) => n + c.unread, 0);
 
@@ -234,6 +265,29 @@ function Client({ token, onSignOut }: { token: string; onSignOut: () => void }) 
         <span class="me">{me?.username}</span>
         <button onClick={onSignOut}>Sign out</button>
       </header>
+      {call && (
+        <div class="call-bar" data-call-state={call.call.state}>
+          <span>
+            Call with {call.name}: <strong class="call-state">{call.call.state}</strong>
+            {call.call.endReason && ` (${call.call.endReason})`}
+          </span>
+          {call.call.state === 'connected' && (
+            <span class="audio-in" data-packets-in={call.call.packetsIn} title="Audio packets received">
+              {call.call.packetsIn > 0 ? 'sound arriving' : 'no sound yet'}
+            </span>
+          )}
+          {!['ended', 'failed'].includes(call.call.state) ? (
+            <button class="hang-up" onClick={() => void call.call.hangUp().catch(report)}>
+              Hang up
+            </button>
+          ) : (
+            <button class="dismiss-call" onClick={() => setCall(undefined)}>
+              Close
+            </button>
+          )}
+          <audio id="call-audio" autoPlay />
+        </div>
+      )}
       {error && (
         <p class="error banner" role="alert" onClick={() => setError(undefined)}>
           {error}
@@ -315,6 +369,7 @@ function Client({ token, onSignOut }: { token: string; onSignOut: () => void }) 
                     await api.split(id, endpointId);
                     await loadContacts();
                   }}
+                  onCall={callPerson}
                 />
               </>
             ) : (

@@ -82,12 +82,14 @@ export function BuddyList({
   onChat,
   onMerge,
   onSplit,
+  onCall,
 }: {
   contacts: Contact[];
   accounts: Account[];
   onChat: (endpoint: Endpoint) => Promise<void>;
   onMerge: (personId: string, otherId: string) => Promise<void>;
   onSplit: (personId: string, endpointId: string) => Promise<void>;
+  onCall?: (person: Contact) => Promise<void>;
 }) {
   // The person whose details (network picker, merge, split) are open.
   const [expanded, setExpanded] = useState<string>();
@@ -158,6 +160,11 @@ export function BuddyList({
                 </div>
                 {expanded === p.id && (
                   <div class="network-picker">
+                    {onCall && (
+                      <button class="call" title="Call (audio)" onClick={() => void run(() => onCall(p))}>
+                        Call
+                      </button>
+                    )}
                     <span>Chat via:</span>
                     {p.endpoints.map((e) => (
                       <div key={e.id} class="endpoint" data-endpoint={e.id}>

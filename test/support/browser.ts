@@ -51,6 +51,7 @@ export async function openWebClient(
   profileDir: string,
   webDir: string,
   gatewayUrl: string,
+  opts: { args?: string[]; disableFeatures?: string[] } = {},
 ): Promise<{ context: BrowserContext; page: Page }> {
   const context = await chromium.launchPersistentContext(profileDir, {
     executablePath: ensureChromium(),
@@ -66,7 +67,8 @@ export async function openWebClient(
       '--disable-sync',
       // The document is fulfilled by Playwright's router and so has no local address; Chromium would then
       // block its WebSocket to 127.0.0.1 as a public page reaching into the local network.
-      '--disable-features=LocalNetworkAccessChecks',
+      `--disable-features=${['LocalNetworkAccessChecks', ...(opts.disableFeatures ?? [])].join(',')}`,
+      ...(opts.args ?? []),
     ],
     viewport: { width: 1100, height: 700 },
   });
