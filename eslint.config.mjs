@@ -31,6 +31,7 @@ export default tseslint.config(
       'dist/**',
       'node_modules/**',
       'coverage/**',
+      '.tmp/**',
       'test/fixtures/**',
       'bench/results/**',
       '**/*.js',
