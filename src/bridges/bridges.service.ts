@@ -29,6 +29,7 @@ import {
   Conversation,
   Message,
   RelayLink,
+  User,
   type BridgeSource,
   type MessageOrigin,
 } from '../storage/entities';
@@ -191,6 +192,11 @@ export class BridgesService {
       return accounts.find((a) => a.id === c?.accountId)?.adapterId ?? 'unknown';
     };
     const sourceNetwork = networkOf(msg.conversationId);
+    // The user's own message (sent through the API) is signed with their user name, not an account label.
+    const nick = msg.self
+      ? ((await m.findOne(User, { where: { id: msg.ownerId }, select: { username: true } }))?.username ??
+        msg.senderName)
+      : msg.senderName;
     const work: RelayWork = { jobs: [], copies: [] };
     const done = new Set<string>([msg.conversationId]);
     // Bridges in creation order; a target reached through two bridges gets one copy (the first bridge's).
@@ -205,7 +211,7 @@ export class BridgesService {
         const target = networkOf(member.conversationId);
         const rendered = renderRelay(
           {
-            nick: msg.senderName,
+            nick,
             text: msg.text,
             html: msg.html,
             kind: msg.kind,
@@ -220,14 +226,14 @@ export class BridgesService {
           bridgeId: bridge.id,
           conversationId: msg.conversationId,
           messageId: msg.id,
-          nick: msg.senderName,
+          nick,
         };
         const copy = m.create(Message, {
           id: newMessageId(),
           ownerId: msg.ownerId,
           conversationId: member.conversationId,
           senderEndpointId: null,
-          senderName: msg.senderName,
+          senderName: nick,
           self: true,
           kind: options.notice ? 'notice' : 'text',
           text: rendered.text,
@@ -300,7 +306,7 @@ export class BridgesService {
         : null;
       const rendered = renderRelay(
         {
-          nick: source.senderName,
+          nick: typeof copy.origin?.nick === 'string' ? copy.origin.nick : source.senderName,
           text: source.text,
           html: source.html,
           kind: source.kind,

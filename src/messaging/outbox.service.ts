@@ -176,6 +176,8 @@ export class OutboxService implements OnApplicationBootstrap {
       .findOne({ where: { id: messageId, conversationId, ownerId } });
     if (!msg) throw ApiError.notFound('message');
     if (!msg.self) throw ApiError.forbidden('only your own messages can be edited or deleted');
+    if (msg.origin)
+      throw ApiError.forbidden("a bridge's copy follows its original: edit or delete the original instead");
     if (msg.deleted) throw ApiError.conflict('the message was deleted');
     return msg;
   }
@@ -183,20 +185,30 @@ export class OutboxService implements OnApplicationBootstrap {
   async edit(ownerId: string, conversationId: string, messageId: string, text: string) {
     const msg = await this.ownMessage(ownerId, conversationId, messageId);
     const editedAt = Date.now();
-    await this.ds.getRepository(Message).update({ id: msg.id }, { text, html: null, editedAt });
+    const edited = { ...msg, text, html: null, editedAt };
+    // In a bridged conversation the copies follow (written with the edit).
+    const relays = await this.ds.transaction(async (m) => {
+      await m.update(Message, { id: msg.id }, { text, html: null, editedAt });
+      return this.bridges.relayEdit(m, edited);
+    });
     // A message still queued goes out with the new text; one already sent gets an edit of its own.
     if (msg.status !== 'queued')
       await this.queue.enqueue<OutboxJob>(OUTBOX_QUEUE, editJob(msg.id, conversationId, text, editedAt));
-    const view = messageView({ ...msg, text, html: null, editedAt });
+    const view = messageView(edited);
     await this.events.publish(ownerId, 'message.updated', view);
+    await this.bridges.dispatch(relays, 'message.updated');
     return view;
   }
 
   async redact(ownerId: string, conversationId: string, messageId: string): Promise<void> {
     const msg = await this.ownMessage(ownerId, conversationId, messageId);
-    await this.ds.getRepository(Message).update({ id: msg.id }, { deleted: true, text: '', html: null });
+    const relays = await this.ds.transaction(async (m) => {
+      await m.update(Message, { id: msg.id }, { deleted: true, text: '', html: null });
+      return this.bridges.relayRedact(m, { ...msg, deleted: true, text: '', html: null });
+    });
     if (msg.status !== 'queued')
       await this.queue.enqueue<OutboxJob>(OUTBOX_QUEUE, redactJob(msg.id, conversationId));
+    await this.bridges.dispatch(relays, 'message.updated');
     await this.events.publish(
       ownerId,
       'message.updated',

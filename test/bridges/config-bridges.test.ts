@@ -92,4 +92,59 @@ describe('bridges from the config file', () => {
     }, 'the relay in #beta');
     expect(relayed.sender.self).toBe(false);
   });
+
+  it("carries the user's own edits and deletions to the copies, and keeps copies read-only", async () => {
+    const mine = (await me.call('GET', '/api/v1/conversations')).json as { id: string; title: string }[];
+    const alpha = mine.find((c) => c.title === '#alpha')!.id;
+    const beta = mine.find((c) => c.title === '#beta')!.id;
+    const sent = await me.call('POST', `/api/v1/conversations/${alpha}/messages`, { text: 'meet at 3' });
+    expect(sent.status).toBe(202);
+    const copyIn = async (text: string) =>
+      (
+        (await me.call('GET', `/api/v1/conversations/${beta}/messages`)).json as (Message & { id: string })[]
+      ).find((m) => m.text === text);
+    const copy = await eventually(async () => copyIn('[admin] meet at 3'), 'the copy of my message');
+    // Sent: wait until the original reached the network, so that the edit is an edit there too.
+    await eventually(async () => {
+      const list = (await me.call('GET', `/api/v1/conversations/${alpha}/messages`)).json as {
+        id: string;
+        status: string;
+      }[];
+      return list.find((m) => m.id === sent.json.id)?.status === 'sent';
+    }, 'my message sent');
+
+    const forbidden = await me.call('PATCH', `/api/v1/conversations/${beta}/messages/${copy.id}`, {
+      text: 'x',
+    });
+    expect(forbidden.status).toBe(403);
+    expect(forbidden.json.error.message).toMatch(/original/);
+
+    expect(
+      (
+        await me.call('PATCH', `/api/v1/conversations/${alpha}/messages/${sent.json.id}`, {
+          text: 'meet at 4',
+        })
+      ).status,
+    ).toBe(200);
+    await eventually(async () => copyIn('[admin] meet at 4'), 'the copy edited');
+    // Carol on net-b sees the edit of the copy.
+    const carolBeta = (
+      (await carol.call('GET', '/api/v1/conversations')).json as { id: string; title: string }[]
+    ).find((c) => c.title === '#beta')!.id;
+    await eventually(async () => {
+      const msgs = (await carol.call('GET', `/api/v1/conversations/${carolBeta}/messages`)).json as Message[];
+      return msgs.some((m) => m.text === '[admin] meet at 4');
+    }, 'the edited copy at carol');
+
+    expect((await me.call('DELETE', `/api/v1/conversations/${alpha}/messages/${sent.json.id}`)).status).toBe(
+      204,
+    );
+    await eventually(async () => {
+      const list = (await me.call('GET', `/api/v1/conversations/${beta}/messages`)).json as {
+        id: string;
+        deleted?: boolean;
+      }[];
+      return list.find((m) => m.id === copy.id)?.deleted === true;
+    }, 'the copy deleted');
+  });
 });
