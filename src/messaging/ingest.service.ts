@@ -14,7 +14,7 @@ import { findOrCreateConversation } from './conversation.store';
 import { messageView } from './message.view';
 import { INGEST_QUEUE, type AccountRef } from './queues';
 import { IngestBatcher } from './ingest-batcher';
-import { ingestRosterEvents, isRosterEvent, type RosterEvent } from '../roster/roster-ingest';
+import { ingestRosterEvents, isRosterEvent, newEndpoint, type RosterEvent } from '../roster/roster-ingest';
 import { BridgesService, type RelayWork } from '../bridges/bridges.service';
 import { newMessageId } from './message-id';
 
@@ -211,31 +211,8 @@ export class IngestService implements OnApplicationBootstrap {
       }
       return found;
     }
-    const now = Date.now();
-    // Every new endpoint starts as its own person; merging people is the roster's job (and the user's).
-    const person = m.create(Person, {
-      id: randomUUID(),
-      ownerId: account.ownerId,
-      displayName: displayName ?? address,
-      createdAt: now,
-      updatedAt: now,
-    });
+    const { person, endpoint: ep } = newEndpoint(m, account, address, displayName);
     await insertRow(m, Person, person);
-    const ep = m.create(Endpoint, {
-      id: randomUUID(),
-      ownerId: account.ownerId,
-      accountId: account.accountId,
-      personId: person.id,
-      network: account.network,
-      address,
-      displayName: displayName ?? null,
-      presenceState: 'unknown',
-      presenceStatus: null,
-      presenceSince: null,
-      capabilities: {},
-      hints: {},
-      lastActiveAt: null,
-    });
     await insertRow(m, Endpoint, ep);
     return ep;
   }

@@ -34,6 +34,42 @@ function chunks<T>(xs: readonly T[], n = CHUNK): T[][] {
  * is what lets a 10,000-contact login finish in seconds. Idempotent like the one-at-a-time path: a
  * redelivered batch finds its endpoints and rewrites the same values.
  */
+/**
+ * A contact seen for the first time: its endpoint, and a person of its own (every new endpoint starts as
+ * its own person; merging people is the roster's job, and the user's). Not yet written.
+ */
+export function newEndpoint(
+  m: EntityManager,
+  account: AccountRef,
+  address: string,
+  displayName?: string,
+): { person: Person; endpoint: Endpoint } {
+  const now = Date.now();
+  const person = m.create(Person, {
+    id: randomUUID(),
+    ownerId: account.ownerId,
+    displayName: displayName ?? address,
+    createdAt: now,
+    updatedAt: now,
+  });
+  const endpoint = m.create(Endpoint, {
+    id: randomUUID(),
+    ownerId: account.ownerId,
+    accountId: account.accountId,
+    personId: person.id,
+    network: account.network,
+    address,
+    displayName: displayName ?? null,
+    presenceState: 'unknown',
+    presenceStatus: null,
+    presenceSince: null,
+    capabilities: {},
+    hints: {},
+    lastActiveAt: null,
+  });
+  return { person, endpoint };
+}
+
 export async function ingestRosterEvents(
   ds: DataSource,
   events: ClientEventsService,
@@ -81,31 +117,8 @@ export async function ingestRosterEvents(
     const endpointFor = (address: string, displayName?: string): Endpoint => {
       const found = byAddress.get(address);
       if (found) return found;
-      const now = Date.now();
-      // Every new endpoint starts as its own person; merging people is the roster's job (and the user's).
-      const person = m.create(Person, {
-        id: randomUUID(),
-        ownerId: account.ownerId,
-        displayName: displayName ?? address,
-        createdAt: now,
-        updatedAt: now,
-      });
+      const { person, endpoint: ep } = newEndpoint(m, account, address, displayName);
       newPeople.push(person);
-      const ep = m.create(Endpoint, {
-        id: randomUUID(),
-        ownerId: account.ownerId,
-        accountId: account.accountId,
-        personId: person.id,
-        network: account.network,
-        address,
-        displayName: displayName ?? null,
-        presenceState: 'unknown',
-        presenceStatus: null,
-        presenceSince: null,
-        capabilities: {},
-        hints: {},
-        lastActiveAt: null,
-      });
       byAddress.set(address, ep);
       byPerson.set(person.id, [ep]);
       created.add(ep);
