@@ -1,12 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { stringify } from 'yaml';
 import type { RemoteEvent } from '../../src/sdk';
 import { RawIrcClient } from '../irc/raw-irc-client';
-import { Api, eventually } from '../support/gateway';
+import { ADMIN_PASSWORD, Api, eventually, startGatewayProcess } from '../support/gateway';
 import { startInspircd, type InspircdServer } from '../support/inspircd';
-import { startProcess, type ManagedProcess } from '../support/managed-process';
+import type { ManagedProcess } from '../support/managed-process';
 import {
   startMatrixHomeserver,
   type MatrixHomeserver,
@@ -18,7 +17,6 @@ import { accountOptions, connectedClient, startXmppGateway } from '../xmpp/xmpp-
 
 const repo = path.resolve(__dirname, '../..');
 const TOTAL = 1000;
-const ADMIN_PASSWORD = 'admin-password-1';
 
 type MessageEvent = Extract<RemoteEvent, { type: 'message' }>;
 
@@ -59,30 +57,13 @@ describe('a bridge across kill -9', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function startGateway(port: number): Promise<ManagedProcess> {
-    const cfg = path.join(dir, 'switchboard.yaml');
-    writeFileSync(
-      cfg,
-      stringify({
-        server: { port },
-        dataDir: path.join(dir, 'data'),
-        adapters: ['irc', 'xmpp', 'matrix'].map((id) => ({ id, path: path.join(repo, 'adapters', id) })),
-        queue: { backoffBaseMs: 50, backoffMaxMs: 500, concurrency: 8 },
-        log: { level: 'warn', format: 'json' },
-      }),
-    );
-    const p = startProcess(
-      'gateway',
-      process.execPath,
-      ['-r', './test/support/ts-register.js', 'test/support/gateway-from-source.ts', 'start'],
-      {
-        cwd: repo,
-        env: { ...process.env, SWITCHBOARD_CONFIG: cfg, SWITCHBOARD_ADMIN_PASSWORD: ADMIN_PASSWORD },
-      },
-    );
-    await p.waitForOutput(/Switchboard is running at/, 60_000);
-    return p;
-  }
+  const startGateway = (port: number): Promise<ManagedProcess> =>
+    startGatewayProcess(dir, {
+      server: { port },
+      adapters: ['irc', 'xmpp', 'matrix'].map((id) => ({ id, path: path.join(repo, 'adapters', id) })),
+      queue: { backoffBaseMs: 50, backoffMaxMs: 500, concurrency: 8 },
+      log: { level: 'warn', format: 'json' },
+    });
 
   it('delivers all 1,000 messages to IRC and XMPP after a SIGKILL mid-burst, each once but the one in flight', async () => {
     const muc = `k9@${xmpp.mucDomain}`;

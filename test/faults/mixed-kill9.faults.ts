@@ -1,12 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { stringify } from 'yaml';
 import { RemoteRoomId, TransactionId } from '@switchboard/sdk';
 import { RawIrcClient } from '../irc/raw-irc-client';
-import { Api, eventually } from '../support/gateway';
+import { ADMIN_PASSWORD, Api, eventually, startGatewayProcess } from '../support/gateway';
 import { startInspircd, type InspircdServer } from '../support/inspircd';
-import { startProcess, type ManagedProcess } from '../support/managed-process';
+import type { ManagedProcess } from '../support/managed-process';
 import {
   startMatrixHomeserver,
   type MatrixHomeserver,
@@ -20,7 +19,6 @@ import { isOut } from './fault-helpers';
 const repo = path.resolve(__dirname, '../..');
 const TOTAL = Number(process.env.FAULTS_MESSAGES ?? 10_000);
 const KILLS = 3;
-const ADMIN_PASSWORD = 'admin-password-1';
 
 interface Target {
   name: string;
@@ -79,34 +77,17 @@ describe(`gateway killed with SIGKILL ${KILLS} times during a ${TOTAL}-message m
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function startGateway(): Promise<ManagedProcess> {
-    const cfg = path.join(dir, 'switchboard.yaml');
-    writeFileSync(
-      cfg,
-      stringify({
-        server: { host: '127.0.0.1', port },
-        dataDir: path.join(dir, 'data'),
-        adapters: [
-          { id: 'irc', path: path.join(repo, 'adapters/irc') },
-          { id: 'xmpp', path: path.join(repo, 'adapters/xmpp') },
-          { id: 'matrix', path: path.join(repo, 'adapters/matrix') },
-        ],
-        queue: { backoffBaseMs: 50, backoffMaxMs: 1000, concurrency: 6 },
-        log: { level: 'warn', format: 'json' },
-      }),
-    );
-    const p = startProcess(
-      'gateway',
-      process.execPath,
-      ['-r', './test/support/ts-register.js', 'test/support/gateway-from-source.ts', 'start'],
-      {
-        cwd: repo,
-        env: { ...process.env, SWITCHBOARD_CONFIG: cfg, SWITCHBOARD_ADMIN_PASSWORD: ADMIN_PASSWORD },
-      },
-    );
-    await p.waitForOutput(/Switchboard is running at/, 60_000);
-    return p;
-  }
+  const startGateway = (): Promise<ManagedProcess> =>
+    startGatewayProcess(dir, {
+      server: { host: '127.0.0.1', port },
+      adapters: [
+        { id: 'irc', path: path.join(repo, 'adapters/irc') },
+        { id: 'xmpp', path: path.join(repo, 'adapters/xmpp') },
+        { id: 'matrix', path: path.join(repo, 'adapters/matrix') },
+      ],
+      queue: { backoffBaseMs: 50, backoffMaxMs: 1000, concurrency: 6 },
+      log: { level: 'warn', format: 'json' },
+    });
 
   it('loses nothing, keeps per-conversation order, and repeats only what IRC could not confirm', async () => {
     proc = await startGateway();

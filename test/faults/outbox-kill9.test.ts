@@ -1,12 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { stringify } from 'yaml';
-import { Api, FAKE_ADAPTER_PATH, eventually } from '../support/gateway';
-import { startProcess, type ManagedProcess } from '../support/managed-process';
+import { ADMIN_PASSWORD, Api, FAKE_ADAPTER_PATH, eventually, startGatewayProcess } from '../support/gateway';
+import type { ManagedProcess } from '../support/managed-process';
 import { freePort } from '../support/ports';
-
-const repo = path.resolve(__dirname, '../..');
 
 /**
  * "A message accepted with 202 is never lost": the gateway process is killed with SIGKILL while it is
@@ -27,36 +24,19 @@ describe('outbox durability across kill -9', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function startGateway(port: number): Promise<ManagedProcess> {
-    const cfg = path.join(dir, 'switchboard.yaml');
-    writeFileSync(
-      cfg,
-      stringify({
-        server: { port },
-        dataDir: path.join(dir, 'data'),
-        adapters: [{ id: 'fake', path: FAKE_ADAPTER_PATH }],
-        queue: { backoffBaseMs: 50, backoffMaxMs: 500 },
-        log: { level: 'warn', format: 'json' },
-      }),
-    );
-    const p = startProcess(
-      'gateway',
-      process.execPath,
-      ['-r', './test/support/ts-register.js', 'test/support/gateway-from-source.ts', 'start'],
-      {
-        cwd: repo,
-        env: { ...process.env, SWITCHBOARD_CONFIG: cfg, SWITCHBOARD_ADMIN_PASSWORD: 'admin-password-1' },
-      },
-    );
-    await p.waitForOutput(/Switchboard is running at/, 60000);
-    return p;
-  }
+  const startGateway = (port: number): Promise<ManagedProcess> =>
+    startGatewayProcess(dir, {
+      server: { port },
+      adapters: [{ id: 'fake', path: FAKE_ADAPTER_PATH }],
+      queue: { backoffBaseMs: 50, backoffMaxMs: 500 },
+      log: { level: 'warn', format: 'json' },
+    });
 
   it('delivers every accepted message after a crash, with duplicates bounded by the sends in flight', async () => {
     const port = await freePort();
     const sendLog = path.join(dir, 'network-sends.jsonl');
     proc = await startGateway(port);
-    const api = await new Api(`http://127.0.0.1:${port}`).login('admin', 'admin-password-1');
+    const api = await new Api(`http://127.0.0.1:${port}`).login('admin', ADMIN_PASSWORD);
     const created = await api.call('POST', '/api/v1/accounts', {
       adapter: 'fake',
       label: 'alice',

@@ -5,6 +5,7 @@ import { stringify } from 'yaml';
 import { createLogger } from '../../src/common/logger';
 import { loadConfig, type AppConfig } from '../../src/config';
 import { startGateway, type RunningGateway } from '../../src/main';
+import { startProcess, type ManagedProcess } from './managed-process';
 import { freePort } from './ports';
 
 export const ADMIN_PASSWORD = 'admin-password-1';
@@ -112,4 +113,29 @@ export async function eventually<T>(
       throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * The gateway as its own child process (the only way to SIGKILL it), built from the TypeScript sources:
+ * writes `<dir>/switchboard.yaml` from `config` (dataDir defaults to `<dir>/data`), starts
+ * `test/support/gateway-from-source.ts start` and resolves once it listens. Restarting on the same `dir`
+ * reuses the same data.
+ */
+export async function startGatewayProcess(
+  dir: string,
+  config: Record<string, unknown>,
+): Promise<ManagedProcess> {
+  const file = path.join(dir, 'switchboard.yaml');
+  writeFileSync(file, stringify({ dataDir: path.join(dir, 'data'), ...config }));
+  const p = startProcess(
+    'gateway',
+    process.execPath,
+    ['-r', './test/support/ts-register.js', 'test/support/gateway-from-source.ts', 'start'],
+    {
+      cwd: path.resolve(__dirname, '../..'),
+      env: { ...process.env, SWITCHBOARD_CONFIG: file, SWITCHBOARD_ADMIN_PASSWORD: ADMIN_PASSWORD },
+    },
+  );
+  await p.waitForOutput(/Switchboard is running at/, 60_000);
+  return p;
 }
