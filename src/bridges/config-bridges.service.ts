@@ -23,6 +23,8 @@ export class ConfigBridgesService implements OnApplicationBootstrap, OnApplicati
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  /** Problems already logged: a pass runs every few seconds until the bridges are complete. */
+  private readonly warned = new Set<string>();
 
   constructor(
     @Inject(DATA_SOURCE) private readonly ds: DataSource,
@@ -68,7 +70,7 @@ export class ConfigBridgesService implements OnApplicationBootstrap, OnApplicati
       const where = `bridges[${i}]`;
       const options = bridgeOptionsSchema.safeParse(spec.options);
       if (!options.success) {
-        this.logger.warn(`config bridges: ${where}.options is invalid; bridge skipped`, {
+        this.warnOnce(`config bridges: ${where}.options is invalid; bridge skipped`, {
           error: options.error.issues[0]?.message,
         });
         continue;
@@ -79,14 +81,14 @@ export class ConfigBridgesService implements OnApplicationBootstrap, OnApplicati
       for (const [j, member] of spec.conversations.entries()) {
         const account = await this.ds.getRepository(Account).findOne({ where: { label: member.account } });
         if (!account) {
-          this.logger.warn(
+          this.warnOnce(
             `config bridges: ${where}.conversations[${j}].account names no account labelled "${member.account}"`,
           );
           complete = resolved = false;
           continue;
         }
         if (ownerId !== undefined && account.ownerId !== ownerId) {
-          this.logger.warn(
+          this.warnOnce(
             `config bridges: ${where}.conversations[${j}] is another user's account; a bridge links one user's rooms`,
           );
           continue;
@@ -104,7 +106,7 @@ export class ConfigBridgesService implements OnApplicationBootstrap, OnApplicati
           conversationIds.push(conv.id);
         } catch (err) {
           complete = resolved = false;
-          this.logger.warn(`config bridges: could not join ${where}.conversations[${j}] (${member.room})`, {
+          this.warnOnce(`config bridges: could not join ${where}.conversations[${j}] (${member.room})`, {
             error: String(err),
           });
         }
@@ -120,6 +122,12 @@ export class ConfigBridgesService implements OnApplicationBootstrap, OnApplicati
         this.logger.info('config bridges: removed a bridge no longer in the config file', { name: b.name });
       }
     return complete;
+  }
+
+  private warnOnce(message: string, fields?: Record<string, unknown>): void {
+    if (this.warned.has(message)) return;
+    this.warned.add(message);
+    this.logger.warn(message, fields);
   }
 
   /** Creates the bridge, or brings its members in line: rooms are removed only on a pass that saw them all. */
