@@ -2,6 +2,7 @@ import type { FormattedBody } from './formatting/model';
 import type { CallId, RemoteMessageId, RemoteRoomId, RemoteUserId, TransactionId } from './ids';
 import type { Presence } from './presence';
 import type { RemoteAttachment, RoomKind } from './events';
+import type { OutboundMessage } from './outbound';
 
 /**
  * Optional features are small interfaces a client implements when its network can do them, each with
@@ -95,6 +96,21 @@ export interface HistoryCapable {
   ): Promise<number>;
 }
 
+/**
+ * A network that cannot confirm a line written just before a crash (IRC) but replays recent history on join
+ * (InspIRCd's channel mode +H, IRCv3 chathistory) can tell afterwards whether the line got through.
+ */
+export interface SentCheckCapable {
+  /**
+   * The remote ids of the gateway's own earlier post of `message` (exactly what `send` was given), said at
+   * or after `notBefore` (ISO 8601), as the network's replay shows it (every line of a split message); `undefined` when it is not there or the room has no replay
+   * (then the gateway sends the message again). Resolves once the replay of the room's latest join has been
+   * read (or after a few seconds without one). A line matched once is never matched again, so two messages
+   * with the same text are told apart.
+   */
+  findOwnSend(message: OutboundMessage, notBefore: string): Promise<RemoteMessageId[] | undefined>;
+}
+
 export interface CallOffer {
   callId: CallId;
   to: RemoteUserId;
@@ -143,6 +159,7 @@ export const isReactionsCapable = (c: unknown): c is ReactionsCapable => hasMeth
 export const isAttachmentsCapable = (c: unknown): c is AttachmentsCapable =>
   hasMethods(c, 'sendAttachment', 'fetchAttachment');
 export const isHistoryCapable = (c: unknown): c is HistoryCapable => hasMethods(c, 'backfill');
+export const isSentCheckCapable = (c: unknown): c is SentCheckCapable => hasMethods(c, 'findOwnSend');
 export const isVoiceCapable = (c: unknown): c is VoiceCapable =>
   hasMethods(c, 'placeCall', 'answerCall', 'sendCandidates', 'hangup');
 
