@@ -61,6 +61,21 @@ export interface RelayWork {
 
 const NO_WORK: RelayWork = { jobs: [], copies: [] };
 
+interface Topology {
+  /** In creation order. */
+  bridges: Bridge[];
+  members: BridgeMember[];
+  networkOf: (conversationId: string) => string;
+}
+
+/** What a batch of relays in one transaction reads once: bridge topology and user names. */
+export interface RelayCache {
+  topologies: Map<string, Promise<Topology | null>>;
+  usernames: Map<string, string | undefined>;
+}
+
+export const newRelayCache = (): RelayCache => ({ topologies: new Map(), usernames: new Map() });
+
 /**
  * Bridges: conversations on different networks whose messages are relayed to each other through the
  * user's account in each. A copy is written in the same transaction as the message it copies (so a crash
@@ -175,32 +190,24 @@ export class BridgesService {
    * messages (copies) are never relayed; neither are the user's own messages that come back from a network
    * without a matching transaction (they may be our own relay that a network echoed without its id).
    */
-  async relayNew(m: EntityManager, msg: Message, opts: { backfill?: boolean } = {}): Promise<RelayWork> {
+  async relayNew(
+    m: EntityManager,
+    msg: Message,
+    opts: { backfill?: boolean; cache?: RelayCache } = {},
+  ): Promise<RelayWork> {
     if (msg.origin || msg.deleted) return NO_WORK;
-    const memberships = await m.find(BridgeMember, { where: { conversationId: msg.conversationId } });
-    if (memberships.length === 0) return NO_WORK;
-    const bridges = await m.find(Bridge, { where: { id: In(memberships.map((x) => x.bridgeId)) } });
-    const members = await m.find(BridgeMember, { where: { bridgeId: In(bridges.map((b) => b.id)) } });
-    const convIds = [...new Set(members.map((x) => x.conversationId))];
-    const convs = await m.find(Conversation, { where: { id: In(convIds) } });
-    const accounts = await m.find(Account, {
-      where: { id: In([...new Set(convs.map((c) => c.accountId))]) },
-      select: { id: true, adapterId: true },
-    });
-    const networkOf = (convId: string) => {
-      const c = convs.find((x) => x.id === convId);
-      return accounts.find((a) => a.id === c?.accountId)?.adapterId ?? 'unknown';
-    };
+    const topo = await this.topology(m, msg.conversationId, opts.cache);
+    if (!topo) return NO_WORK;
+    const { bridges, members, networkOf } = topo;
     const sourceNetwork = networkOf(msg.conversationId);
     // The user's own message (sent through the API) is signed with their user name, not an account label.
     const nick = msg.self
-      ? ((await m.findOne(User, { where: { id: msg.ownerId }, select: { username: true } }))?.username ??
-        msg.senderName)
+      ? ((await this.username(m, msg.ownerId, opts.cache)) ?? msg.senderName)
       : msg.senderName;
     const work: RelayWork = { jobs: [], copies: [] };
     const done = new Set<string>([msg.conversationId]);
     // Bridges in creation order; a target reached through two bridges gets one copy (the first bridge's).
-    for (const bridge of bridges.sort((a, b) => a.createdAt - b.createdAt)) {
+    for (const bridge of bridges) {
       if (bridge.ownerId !== msg.ownerId) continue;
       // Replayed history from before the bridge existed is not the bridge's to relay.
       if (opts.backfill && msg.sentAt < bridge.createdAt) continue;
@@ -264,6 +271,46 @@ export class BridgesService {
       }
     }
     return work;
+  }
+
+  /**
+   * The bridges a conversation is in, their members and each member's network: read once per ingest batch
+   * (`cache`, which lives for one transaction, so a bridge changed meanwhile is seen by the next batch).
+   */
+  private topology(m: EntityManager, conversationId: string, cache?: RelayCache): Promise<Topology | null> {
+    const hit = cache?.topologies.get(conversationId);
+    if (hit) return hit;
+    const p = this.loadTopology(m, conversationId);
+    cache?.topologies.set(conversationId, p);
+    return p;
+  }
+
+  private async loadTopology(m: EntityManager, conversationId: string): Promise<Topology | null> {
+    const memberships = await m.find(BridgeMember, { where: { conversationId } });
+    if (memberships.length === 0) return null;
+    const bridges = await m.find(Bridge, { where: { id: In(memberships.map((x) => x.bridgeId)) } });
+    const members = await m.find(BridgeMember, { where: { bridgeId: In(bridges.map((b) => b.id)) } });
+    const convIds = [...new Set(members.map((x) => x.conversationId))];
+    const convs = await m.find(Conversation, { where: { id: In(convIds) } });
+    const accounts = await m.find(Account, {
+      where: { id: In([...new Set(convs.map((c) => c.accountId))]) },
+      select: { id: true, adapterId: true },
+    });
+    const network = new Map(
+      convs.map((c) => [c.id, accounts.find((a) => a.id === c.accountId)?.adapterId ?? 'unknown']),
+    );
+    return {
+      bridges: bridges.sort((a, b) => a.createdAt - b.createdAt),
+      members,
+      networkOf: (convId) => network.get(convId) ?? 'unknown',
+    };
+  }
+
+  private async username(m: EntityManager, userId: string, cache?: RelayCache): Promise<string | undefined> {
+    if (cache?.usernames.has(userId)) return cache.usernames.get(userId);
+    const name = (await m.findOne(User, { where: { id: userId }, select: { username: true } }))?.username;
+    cache?.usernames.set(userId, name);
+    return name;
   }
 
   /**

@@ -4,7 +4,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import type { AppConfig } from '../config';
 import type { Logger } from '../common/logger';
 import { ClientEventsService } from '../events/client-events.service';
-import type { JobSpec, QueuePort } from '../queue';
+import { BatchFailure, type JobSpec, type QueuePort } from '../queue';
 import { toHtml, toPlainText, type RemoteEvent, type RemoteEventOf } from '../sdk';
 import { Account, Conversation, Endpoint, Message, MessageRemoteId, Person } from '../storage/entities';
 import { insertRow } from '../common/db';
@@ -15,7 +15,9 @@ import { messageView } from './message.view';
 import { INGEST_QUEUE, type AccountRef } from './queues';
 import { IngestBatcher } from './ingest-batcher';
 import { ingestRosterEvents, isRosterEvent, newEndpoint, type RosterEvent } from '../roster/roster-ingest';
-import { BridgesService, type RelayWork } from '../bridges/bridges.service';
+import { BridgesService, newRelayCache, type RelayCache } from '../bridges/bridges.service';
+import type { ClientEventType } from '../events/client-event.types';
+import { OUTBOX_QUEUE, type OutboxJob, type OutboxJobSpec } from './outbox.jobs';
 import { newMessageId } from './message-id';
 
 /** One event, or a run of one account's roster events (contacts, presence) handled together. */
@@ -23,6 +25,22 @@ type IngestJob = { account: AccountRef; event: RemoteEvent } | { account: Accoun
 
 /** Roster events per batch job. */
 const ROSTER_BATCH = 1000;
+
+/** What one transaction of message events keeps between its events, and leaves to do after the commit. */
+interface MessageBatch {
+  account: AccountRef;
+  /** By room id. */
+  convs: Map<string, Conversation>;
+  /** Conversations whose last message and unread count are written once, at the end. */
+  touched: Map<string, { conv: Conversation; at: string }>;
+  /** By address. */
+  endpoints: Map<string, Endpoint>;
+  /** `roomId \0 remoteId` → message id of what this batch wrote: repeats and replies within it, without a query. */
+  remoteIds: Map<string, string>;
+  relayCache: RelayCache;
+  events: { type: ClientEventType; data: unknown }[];
+  jobs: OutboxJobSpec[];
+}
 
 /** The durable dedupe key of an event: a message is the same message however often the network repeats it. */
 export function ingestJobId(accountId: string, event: RemoteEvent): string {
@@ -67,9 +85,56 @@ export class IngestService implements OnApplicationBootstrap {
   callSignalSink?: (account: AccountRef, event: RemoteEventOf<'call.signal'>) => Promise<void>;
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.queue.process<IngestJob>(INGEST_QUEUE, (job) => this.handle(job.data), {
-      concurrency: this.config.queue.concurrency,
-    });
+    await this.queue.processBatches<IngestJob>(
+      INGEST_QUEUE,
+      (jobs) => this.handleBatch(jobs.map((j) => j.data)),
+      {
+        concurrency: this.config.queue.concurrency,
+      },
+    );
+  }
+
+  /**
+   * A group's waiting jobs (one room's backlog): consecutive messages of one account are stored together
+   * (one transaction); anything else runs on its own, in order. When a run of messages fails, they are
+   * taken one at a time, so that only the bad one is retried (`BatchFailure` names it).
+   */
+  async handleBatch(jobs: readonly IngestJob[]): Promise<void> {
+    const isMessage = (
+      j: IngestJob | undefined,
+    ): j is { account: AccountRef; event: RemoteEventOf<'message'> } =>
+      j !== undefined && 'event' in j && j.event.type === 'message';
+    for (let i = 0; i < jobs.length;) {
+      const first = jobs[i]!;
+      let end = i + 1;
+      if (isMessage(first))
+        while (isMessage(jobs[end]) && jobs[end]!.account.accountId === first.account.accountId) end++;
+      if (end - i > 1 && isMessage(first)) {
+        const run = jobs.slice(i, end) as { account: AccountRef; event: RemoteEventOf<'message'> }[];
+        try {
+          if (await this.accountExists(first.account))
+            await this.onMessages(
+              first.account,
+              run.map((j) => j.event),
+            );
+          i = end;
+          continue;
+        } catch (err) {
+          this.logger.debug('a batch of messages failed; taking them one at a time', { err: String(err) });
+        }
+      }
+      for (; i < end; i++) {
+        try {
+          await this.handle(jobs[i]!);
+        } catch (err) {
+          throw new BatchFailure(i, err);
+        }
+      }
+    }
+  }
+
+  private async accountExists(account: AccountRef): Promise<boolean> {
+    return this.ds.getRepository(Account).exists({ where: { id: account.accountId } });
   }
 
   // Group commit: events an account emits together are enqueued together (one durable write).
@@ -116,14 +181,14 @@ export class IngestService implements OnApplicationBootstrap {
   async handle(job: IngestJob): Promise<void> {
     const { account } = job;
     // Events still queued for an account that was deleted meanwhile have nowhere to go.
-    if (!(await this.ds.getRepository(Account).exists({ where: { id: account.accountId } }))) return;
+    if (!(await this.accountExists(account))) return;
     if ('events' in job) return ingestRosterEvents(this.ds, this.events, account, job.events);
     const { event } = job;
     switch (event.type) {
       case 'connection.state':
         return;
       case 'message':
-        return this.onMessage(account, event);
+        return this.onMessages(account, [event]);
       case 'message.edit':
         return this.onEdit(account, event);
       case 'message.redact':
@@ -217,107 +282,143 @@ export class IngestService implements OnApplicationBootstrap {
     return ep;
   }
 
-  private async onMessage(account: AccountRef, e: RemoteEventOf<'message'>): Promise<void> {
-    const published = await this.ds.transaction(async (m) => {
-      // Seen before (reconnect, backfill, echo): nothing to do.
-      const known = await m.findOne(MessageRemoteId, {
-        where: { accountId: account.accountId, roomId: e.roomId, remoteId: e.messageId },
-      });
-      if (known) {
-        // A redelivered job whose first run committed but crashed before its relays were enqueued.
-        const pending = await this.bridges.pendingCopies(m, known.messageId);
-        return pending.jobs.length ? { relays: pending, msg: undefined, conv: undefined } : undefined;
-      }
-      const conv = await this.conversation(m, account, e.roomId, e.roomKind ?? 'group');
-      // Our own send coming back (echo-message, carbons, sync): link it to the stored message.
-      if (e.transactionId) {
-        const mine = await m.findOne(Message, { where: { transactionId: e.transactionId } });
-        if (mine) {
-          await insertRow(m, MessageRemoteId, {
-            id: randomUUID(),
-            messageId: mine.id,
-            accountId: account.accountId,
-            roomId: e.roomId,
-            remoteId: e.messageId,
-            createdAt: Date.now(),
-          });
-          return undefined;
-        }
-      }
-      const sender = e.sender.self
-        ? undefined
-        : await this.endpoint(m, account, e.sender.userId, e.sender.displayName);
-      const text = e.formatted ? toPlainText(e.formatted) : e.text;
-      // Nothing to show (a Matrix body of the wrong type, an empty line): dropped, not stored blank.
-      if (!(text || e.text) && !e.attachments?.length) {
-        this.logger.info('dropped an empty message', {
-          account: account.accountId,
-          room: e.roomId,
-          messageId: e.messageId,
+  /**
+   * Message events of one account, stored in one transaction (a busy room's backlog is one commit, not one
+   * per message); what clients and the outbox are told follows the commit, in the events' order.
+   */
+  private async onMessages(account: AccountRef, events: RemoteEventOf<'message'>[]): Promise<void> {
+    const batch: MessageBatch = {
+      account,
+      convs: new Map(),
+      touched: new Map(),
+      endpoints: new Map(),
+      remoteIds: new Map(),
+      relayCache: newRelayCache(),
+      events: [],
+      jobs: [],
+    };
+    await this.ds.transaction(async (m) => {
+      for (const e of events) await this.storeMessage(m, batch, e);
+      for (const { conv, at } of batch.touched.values()) {
+        await m.update(
+          Conversation,
+          { id: conv.id },
+          { lastMessageAt: conv.lastMessageAt, unread: conv.unread },
+        );
+        batch.events.push({
+          type: 'conversation.updated',
+          data: { id: conv.id, accountId: account.accountId, lastMessageAt: at },
         });
-        return undefined;
       }
-      const msg = m.create(Message, {
-        id: newMessageId(),
-        ownerId: account.ownerId,
-        conversationId: conv.id,
-        senderEndpointId: sender?.id ?? null,
-        senderName: e.sender.displayName ?? e.sender.userId,
-        self: e.sender.self === true,
-        kind: e.kind,
-        text: text || e.text,
-        html: e.formatted ? toHtml(e.formatted) : null,
-        replyToId: null,
-        editedAt: null,
-        deleted: false,
-        attachments: e.attachments ?? null,
-        sentAt: toMs(e.at),
-        status: 'delivered',
-        failReason: null,
-        clientId: null,
-        transactionId: `in:${randomUUID()}`,
-        origin: null,
-      });
-      if (e.replyTo) {
-        const ref = await m.findOne(MessageRemoteId, {
-          where: { accountId: account.accountId, roomId: e.roomId, remoteId: e.replyTo },
-        });
-        msg.replyToId = ref?.messageId ?? null;
-      }
-      await insertRow(m, Message, msg);
+    });
+    if (batch.jobs.length) await this.queue.enqueueMany<OutboxJob>(OUTBOX_QUEUE, batch.jobs);
+    await this.events.publishMany(account.ownerId, batch.events);
+  }
+
+  private async storeMessage(m: EntityManager, batch: MessageBatch, e: RemoteEventOf<'message'>) {
+    const { account } = batch;
+    const remoteKey = `${e.roomId}\0${e.messageId}`;
+    if (batch.remoteIds.has(remoteKey)) return; // the same message twice in one batch
+    // Seen before (reconnect, backfill, echo): nothing to do.
+    const known = await m.findOne(MessageRemoteId, {
+      where: { accountId: account.accountId, roomId: e.roomId, remoteId: e.messageId },
+    });
+    if (known) {
+      // A redelivered job whose first run committed but crashed before its relays were enqueued.
+      batch.jobs.push(...(await this.bridges.pendingCopies(m, known.messageId)).jobs);
+      return;
+    }
+    const linkRemote = async (messageId: string) => {
+      batch.remoteIds.set(remoteKey, messageId);
       await insertRow(m, MessageRemoteId, {
         id: randomUUID(),
-        messageId: msg.id,
+        messageId,
         accountId: account.accountId,
         roomId: e.roomId,
         remoteId: e.messageId,
         createdAt: Date.now(),
       });
-      await m.update(
-        Conversation,
-        { id: conv.id },
-        {
-          lastMessageAt: toMs(e.at),
-          unread: e.sender.self ? conv.unread : conv.unread + 1,
-        },
+    };
+    let conv = batch.convs.get(e.roomId);
+    if (!conv)
+      batch.convs.set(
+        e.roomId,
+        (conv = await this.conversation(m, account, e.roomId, e.roomKind ?? 'group')),
       );
-      // Bridged: the copies are written with the message. The user's own messages coming back from the
-      // network unmatched are not relayed (they could be a copy echoed without its transaction id).
-      // History replayed after downtime is relayed when it was said after the bridge was made.
-      const relays: RelayWork | undefined = e.sender.self
-        ? undefined
-        : await this.bridges.relayNew(m, msg, { backfill: e.backfill === true });
-      return { msg, conv, relays };
-    });
-    if (published?.relays) await this.bridges.dispatch(published.relays, 'message.received');
-    if (published?.msg && published.conv) {
-      await this.events.publish(account.ownerId, 'message.received', messageView(published.msg));
-      await this.events.publish(account.ownerId, 'conversation.updated', {
-        id: published.conv.id,
-        accountId: account.accountId,
-        lastMessageAt: e.at,
+    // Our own send coming back (echo-message, carbons, sync): link it to the stored message.
+    if (e.transactionId) {
+      const mine = await m.findOne(Message, {
+        where: { transactionId: e.transactionId },
+        select: { id: true },
       });
+      if (mine) return linkRemote(mine.id);
     }
+    let sender: Endpoint | undefined;
+    if (!e.sender.self) {
+      sender = batch.endpoints.get(e.sender.userId);
+      if (!sender || (e.sender.displayName && e.sender.displayName !== sender.displayName)) {
+        sender = await this.endpoint(m, account, e.sender.userId, e.sender.displayName);
+        batch.endpoints.set(e.sender.userId, sender);
+      }
+    }
+    const text = e.formatted ? toPlainText(e.formatted) : e.text;
+    // Nothing to show (a Matrix body of the wrong type, an empty line): dropped, not stored blank.
+    if (!(text || e.text) && !e.attachments?.length) {
+      this.logger.info('dropped an empty message', {
+        account: account.accountId,
+        room: e.roomId,
+        messageId: e.messageId,
+      });
+      return;
+    }
+    const msg = m.create(Message, {
+      id: newMessageId(),
+      ownerId: account.ownerId,
+      conversationId: conv.id,
+      senderEndpointId: sender?.id ?? null,
+      senderName: e.sender.displayName ?? e.sender.userId,
+      self: e.sender.self === true,
+      kind: e.kind,
+      text: text || e.text,
+      html: e.formatted ? toHtml(e.formatted) : null,
+      replyToId: null,
+      editedAt: null,
+      deleted: false,
+      attachments: e.attachments ?? null,
+      sentAt: toMs(e.at),
+      status: 'delivered',
+      failReason: null,
+      clientId: null,
+      transactionId: `in:${randomUUID()}`,
+      origin: null,
+    });
+    if (e.replyTo) {
+      msg.replyToId =
+        batch.remoteIds.get(`${e.roomId}\0${e.replyTo}`) ??
+        (
+          await m.findOne(MessageRemoteId, {
+            where: { accountId: account.accountId, roomId: e.roomId, remoteId: e.replyTo },
+          })
+        )?.messageId ??
+        null;
+    }
+    await insertRow(m, Message, msg);
+    await linkRemote(msg.id);
+    conv.lastMessageAt = toMs(e.at);
+    if (!e.sender.self) conv.unread += 1;
+    batch.touched.set(conv.id, { conv, at: e.at });
+    batch.events.push({ type: 'message.received', data: messageView(msg) });
+    // Bridged: the copies are written with the message. The user's own messages coming back from the
+    // network unmatched are not relayed (they could be a copy echoed without its transaction id).
+    // History replayed after downtime is relayed when it was said after the bridge was made.
+    if (e.sender.self) return;
+    const relays = await this.bridges.relayNew(m, msg, {
+      backfill: e.backfill === true,
+      cache: batch.relayCache,
+    });
+    batch.jobs.push(...relays.jobs);
+    for (const copy of relays.copies)
+      batch.events.push({ type: 'message.received', data: messageView(copy) });
   }
 
   private async findByRemote(m: EntityManager, account: AccountRef, roomId: string, remoteId: string) {

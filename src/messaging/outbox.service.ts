@@ -1,13 +1,13 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import { DataSource, In } from 'typeorm';
 import { AccountsService } from '../accounts/accounts.service';
 import { ApiError } from '../api/api-error';
 import { MetricsService } from '../api/health/metrics.service';
 import type { AppConfig } from '../config';
 import type { Logger } from '../common/logger';
 import { ClientEventsService } from '../events/client-events.service';
-import type { QueuePort } from '../queue';
+import { BatchFailure, type Job, type QueuePort } from '../queue';
 import {
   RemoteMessageId,
   RemoteRoomId,
@@ -49,7 +49,7 @@ export class OutboxService implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     await this.sweep();
-    await this.queue.process<OutboxJob>(OUTBOX_QUEUE, (job) => this.run(job.data, job.id), {
+    await this.queue.processBatches<OutboxJob>(OUTBOX_QUEUE, (jobs) => this.runBatch(jobs), {
       concurrency: this.config.queue.concurrency,
     });
   }
@@ -158,14 +158,29 @@ export class OutboxService implements OnApplicationBootstrap {
     return { id: dup.id, status: dup.status };
   }
 
-  private run(job: OutboxJob, jobId: string): Promise<void> {
-    switch (job.op ?? 'send') {
-      case 'send':
-        return this.deliver(job.messageId);
-      case 'edit':
-        return this.deliverEdit(job.messageId, job.text ?? '', jobId);
-      case 'redact':
-        return this.deliverRedact(job.messageId);
+  /**
+   * A conversation's waiting jobs: runs of sends go out one after the other (in order) and are recorded in
+   * one transaction; edits and deletions run on their own. `BatchFailure` names the job that must wait.
+   */
+  private async runBatch(jobs: readonly Job<OutboxJob>[]): Promise<void> {
+    for (let i = 0; i < jobs.length;) {
+      const job = jobs[i]!;
+      const op = job.data.op ?? 'send';
+      if (op === 'send') {
+        let end = i + 1;
+        while (end < jobs.length && (jobs[end]!.data.op ?? 'send') === 'send') end++;
+        const done = await this.deliverMany(jobs.slice(i, end).map((j) => j.data.messageId));
+        if (done.failed) throw new BatchFailure(i + done.sent, done.failed.err);
+        i = end;
+        continue;
+      }
+      try {
+        if (op === 'edit') await this.deliverEdit(job.data.messageId, job.data.text ?? '', job.id);
+        else await this.deliverRedact(job.data.messageId);
+      } catch (err) {
+        throw new BatchFailure(i, err);
+      }
+      i++;
     }
   }
 
@@ -267,16 +282,68 @@ export class OutboxService implements OnApplicationBootstrap {
       });
   }
 
-  /** The outbox worker: send one message through its account's client. Idempotent by message id. */
+  /** Sends one message through its account's client. Idempotent by message id. */
   async deliver(messageId: string): Promise<void> {
-    const repo = this.ds.getRepository(Message);
-    const msg = await repo.findOne({ where: { id: messageId } });
-    if (!msg || msg.status !== 'queued') return; // sent already (a redelivered job)
-    if (msg.deleted) return this.fail(msg, 'deleted before it was sent');
-    const conv = await this.ds.getRepository(Conversation).findOne({ where: { id: msg.conversationId } });
-    if (!conv) return;
-    const account = await this.ds.getRepository(Account).findOne({ where: { id: conv.accountId } });
-    if (!account) return this.fail(msg, 'the account was removed');
+    const done = await this.deliverMany([messageId]);
+    if (done.failed) throw done.failed.err;
+  }
+
+  /**
+   * The outbox worker: sends messages in order through their accounts' clients, then records them as sent
+   * together (one transaction, one batch of client events). Idempotent by message id: a message no longer
+   * `queued` is skipped. Stops at the first send that must be retried: `sent` says how many were handled
+   * before it (sent, skipped, or failed for good).
+   */
+  async deliverMany(messageIds: readonly string[]): Promise<{ sent: number; failed?: { err: unknown } }> {
+    const found = await this.ds.getRepository(Message).find({ where: { id: In([...messageIds]) } });
+    const byId = new Map(found.map((m) => [m.id, m]));
+    const convs = new Map<string, Conversation | null>();
+    const accounts = new Map<string, Account | null>();
+    const sent: { msg: Message; conv: Conversation; account: Account; ids: RemoteMessageId[] }[] = [];
+    let handled = 0;
+    let failure: { err: unknown } | undefined;
+    for (const messageId of messageIds) {
+      const msg = byId.get(messageId);
+      try {
+        if (msg && msg.status === 'queued') {
+          const out = await this.sendOne(msg, convs, accounts);
+          if (out) sent.push({ msg, ...out });
+        }
+      } catch (err) {
+        failure = { err };
+        break;
+      }
+      handled++;
+    }
+    await this.recordSent(sent);
+    return failure ? { sent: handled, failed: failure } : { sent: handled };
+  }
+
+  /** One send; undefined when there is nothing to send (or it failed for good, which is recorded). */
+  private async sendOne(
+    msg: Message,
+    convs: Map<string, Conversation | null>,
+    accounts: Map<string, Account | null>,
+  ): Promise<{ conv: Conversation; account: Account; ids: RemoteMessageId[] } | undefined> {
+    if (msg.deleted) {
+      await this.fail(msg, 'deleted before it was sent');
+      return undefined;
+    }
+    let conv = convs.get(msg.conversationId);
+    if (conv === undefined) {
+      conv = await this.ds.getRepository(Conversation).findOne({ where: { id: msg.conversationId } });
+      convs.set(msg.conversationId, conv);
+    }
+    if (!conv) return undefined;
+    let account = accounts.get(conv.accountId);
+    if (account === undefined) {
+      account = await this.ds.getRepository(Account).findOne({ where: { id: conv.accountId } });
+      accounts.set(conv.accountId, account);
+    }
+    if (!account) {
+      await this.fail(msg, 'the account was removed');
+      return undefined;
+    }
     const client = await this.connectedClient(account.id);
     if (!client) {
       this.metrics.outboxSends.inc({ adapter: account.adapterId, outcome: 'retry' });
@@ -300,12 +367,33 @@ export class OutboxService implements OnApplicationBootstrap {
         formatted: msg.html ? fromHtml(msg.html) : undefined,
         replyTo,
       });
-      await this.ds.transaction(async (m) => {
-        for (const rid of result.messageIds) {
-          const exists = await m.findOne(MessageRemoteId, {
-            where: { accountId: account.id, roomId: conv.remoteId, remoteId: rid },
-          });
-          if (!exists)
+      return { conv, account, ids: result.messageIds };
+    } catch (err) {
+      if (isSendError(err) && !err.retryable) {
+        await this.fail(msg, err.message);
+        return undefined;
+      }
+      this.metrics.outboxSends.inc({ adapter: account.adapterId, outcome: 'retry' });
+      throw err;
+    }
+  }
+
+  /** Sent messages: their remote ids and status in one transaction, then one batch of events per owner. */
+  private async recordSent(
+    sent: { msg: Message; conv: Conversation; account: Account; ids: RemoteMessageId[] }[],
+  ): Promise<void> {
+    if (sent.length === 0) return;
+    await this.ds.transaction(async (m) => {
+      for (const { msg, conv, account, ids } of sent) {
+        const known = ids.length
+          ? await m.find(MessageRemoteId, {
+              where: { accountId: account.id, roomId: conv.remoteId, remoteId: In(ids) },
+              select: { remoteId: true },
+            })
+          : [];
+        const skip = new Set(known.map((k) => k.remoteId));
+        for (const rid of new Set(ids))
+          if (!skip.has(rid))
             await insertRow(m, MessageRemoteId, {
               id: randomUUID(),
               messageId: msg.id,
@@ -314,21 +402,24 @@ export class OutboxService implements OnApplicationBootstrap {
               remoteId: rid,
               createdAt: Date.now(),
             });
-        }
-        await m.update(Message, { id: msg.id }, { status: 'sent' });
-        await m.update(Conversation, { id: conv.id }, { lastMessageAt: msg.sentAt });
-      });
+      }
+      await m.update(Message, { id: In(sent.map((x) => x.msg.id)) }, { status: 'sent' });
+      const last = new Map<string, number>();
+      for (const { msg } of sent)
+        last.set(msg.conversationId, Math.max(last.get(msg.conversationId) ?? 0, msg.sentAt));
+      for (const [id, at] of last) await m.update(Conversation, { id }, { lastMessageAt: at });
+    });
+    const byOwner = new Map<string, { type: 'message.status'; data: unknown }[]>();
+    for (const { msg, account } of sent) {
       this.metrics.outboxSends.inc({ adapter: account.adapterId, outcome: 'sent' });
-      await this.events.publish(msg.ownerId, 'message.status', {
-        id: msg.id,
-        conversationId: msg.conversationId,
-        status: 'sent',
+      let list = byOwner.get(msg.ownerId);
+      if (!list) byOwner.set(msg.ownerId, (list = []));
+      list.push({
+        type: 'message.status',
+        data: { id: msg.id, conversationId: msg.conversationId, status: 'sent' },
       });
-    } catch (err) {
-      if (isSendError(err) && !err.retryable) return this.fail(msg, err.message);
-      this.metrics.outboxSends.inc({ adapter: account.adapterId, outcome: 'retry' });
-      throw err;
     }
+    for (const [owner, items] of byOwner) await this.events.publishMany(owner, items);
   }
 
   /**

@@ -15,8 +15,10 @@ import { randomUUID } from 'node:crypto';
 import { Queue, UnrecoverableError, Worker, type Job as BullJob } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
+  BatchFailure,
   PermanentJobError,
   QueueError,
+  type BatchJobHandler,
   type EnqueueResult,
   type FailedJob,
   type Job,
@@ -283,6 +285,20 @@ export class BullmqQueueDriver implements QueuePort {
       backoff: { type: 'switchboard' },
       ...(job.delayMs > 0 ? { delay: job.delayMs } : {}),
     };
+  }
+
+  /** BullMQ hands out one job at a time: a batch handler gets batches of one. */
+  processBatches<T>(queue: string, handler: BatchJobHandler<T>, opts: ProcessOptions = {}): Promise<void> {
+    if (typeof handler !== 'function')
+      throw new QueueError('invalid-argument', 'processBatches() needs a handler function');
+    return this.process<T>(
+      queue,
+      (job) =>
+        handler([job]).catch((err: unknown) => {
+          throw err instanceof BatchFailure ? err.cause : err;
+        }),
+      opts,
+    );
   }
 
   async process<T>(queue: string, handler: JobHandler<T>, opts: ProcessOptions = {}): Promise<void> {

@@ -13,8 +13,10 @@ import {
   type Synchronous,
 } from './embedded-queue.store';
 import {
+  BatchFailure,
   PermanentJobError,
   QueueError,
+  type BatchJobHandler,
   type EnqueueResult,
   type FailedJob,
   type Job,
@@ -129,7 +131,18 @@ export class EmbeddedQueueDriver implements QueuePort {
     return normalized.map((j, i) => ({ id: j.id, added: added[i] === true }));
   }
 
-  async process<T>(queue: string, handler: JobHandler<T>, opts: ProcessOptions = {}): Promise<void> {
+  process<T>(queue: string, handler: JobHandler<T>, opts: ProcessOptions = {}): Promise<void> {
+    if (typeof handler !== 'function')
+      throw new QueueError('invalid-argument', 'process() needs a handler function');
+    const h = handler as JobHandler<unknown>;
+    return this.processBatches<unknown>(queue, (jobs) => h(jobs[0]!), { ...opts, single: true });
+  }
+
+  async processBatches<T>(
+    queue: string,
+    handler: BatchJobHandler<T>,
+    opts: ProcessOptions & { single?: boolean } = {},
+  ): Promise<void> {
     this.assertOpen();
     validateQueueName(queue);
     if (typeof handler !== 'function')
@@ -148,7 +161,8 @@ export class EmbeddedQueueDriver implements QueuePort {
       this,
       this.store,
       queue,
-      handler as JobHandler<unknown>,
+      handler as BatchJobHandler<unknown>,
+      opts.single === true,
       concurrency,
       this.owner,
     );
@@ -244,7 +258,9 @@ class EmbeddedWorker {
     private readonly driver: EmbeddedQueueDriver,
     private readonly store: EmbeddedQueueStore,
     private readonly queue: string,
-    private readonly handler: JobHandler<unknown>,
+    private readonly handler: BatchJobHandler<unknown>,
+    /** One job per handler call (`process`); otherwise a claimed run goes to the handler whole. */
+    private readonly single: boolean,
     private readonly concurrency: number,
     private readonly owner: string,
   ) {}
@@ -326,41 +342,51 @@ class EmbeddedWorker {
     const label = (row: ClaimedRow) =>
       `queue ${this.queue}: job ${row.id} attempt ${row.attempts}/${row.max_attempts}`;
     const warnings: (() => void)[] = [];
-    for (const row of rows) {
-      if (outcomes.length > 0 && (outcomes[outcomes.length - 1]!.kind !== 'completed' || this.stopped)) {
-        outcomes.push({ seq: row.seq, kind: 'unrun' });
-        continue;
+    const failed = (row: ClaimedRow, err: unknown): RunOutcome => {
+      if (err instanceof PermanentJobError || row.attempts >= row.max_attempts) {
+        warnings.push(() => logger.warn(`${label(row)} failed for good: ${errorMessage(err)}`));
+        return { seq: row.seq, kind: 'failed', error: errorText(err) };
       }
-      let failure: { err: unknown } | null = null;
+      const delay = backoffDelay(row.attempts, backoff);
+      warnings.push(() => logger.log(`${label(row)} failed, retrying in ${delay} ms: ${errorMessage(err)}`));
+      return { seq: row.seq, kind: 'retry', error: errorText(err), runAt: Date.now() + delay };
+    };
+    let next = 0;
+    while (next < rows.length) {
+      if (next > 0 && this.stopped) break;
+      // One job at a time for `process`; the rest of the run at once for `processBatches`.
+      const batch = this.single ? rows.slice(next, next + 1) : rows.slice(next);
+      let failure: { at: number; err: unknown } | null = null;
       try {
-        const job: Job<unknown> = Object.freeze({
-          id: row.id,
-          queue: this.queue,
-          data: JSON.parse(row.data) as unknown,
-          ...(row.grp !== null ? { group: row.grp } : {}),
-          attempt: row.attempts,
-          maxAttempts: row.max_attempts,
-        });
-        await this.handler(job);
+        const jobs = batch.map(
+          (row): Job<unknown> =>
+            Object.freeze({
+              id: row.id,
+              queue: this.queue,
+              data: JSON.parse(row.data) as unknown,
+              ...(row.grp !== null ? { group: row.grp } : {}),
+              attempt: row.attempts,
+              maxAttempts: row.max_attempts,
+            }),
+        );
+        await this.handler(jobs);
       } catch (err) {
-        failure = { err };
+        failure =
+          err instanceof BatchFailure
+            ? { at: Math.min(Math.max(0, err.completed), batch.length - 1), err: err.cause }
+            : { at: 0, err };
       }
       if (this.driver.storeClosed) return; // closed mid-handler: the leases decide what happens next
-      if (failure === null) {
-        outcomes.push({ seq: row.seq, kind: 'completed' });
-      } else if (failure.err instanceof PermanentJobError || row.attempts >= row.max_attempts) {
-        const err = failure.err;
-        outcomes.push({ seq: row.seq, kind: 'failed', error: errorText(err) });
-        warnings.push(() => logger.warn(`${label(row)} failed for good: ${errorMessage(err)}`));
-      } else {
-        const err = failure.err;
-        const delay = backoffDelay(row.attempts, backoff);
-        outcomes.push({ seq: row.seq, kind: 'retry', error: errorText(err), runAt: Date.now() + delay });
-        warnings.push(() =>
-          logger.log(`${label(row)} failed, retrying in ${delay} ms: ${errorMessage(err)}`),
-        );
+      const done = failure === null ? batch.length : failure.at;
+      for (let i = 0; i < done; i++) outcomes.push({ seq: batch[i]!.seq, kind: 'completed' });
+      next += done;
+      if (failure !== null) {
+        outcomes.push(failed(batch[failure.at]!, failure.err));
+        next += 1;
+        break;
       }
     }
+    for (; next < rows.length; next++) outcomes.push({ seq: rows[next]!.seq, kind: 'unrun' });
     try {
       const recorded = this.store.finishRun(outcomes, this.owner, Date.now());
       rows.forEach((row, i) => {

@@ -42,6 +42,25 @@ export interface Job<T> {
 
 export type JobHandler<T> = (job: Job<T>) => Promise<void>;
 
+/**
+ * A handler of several jobs at once: consecutive jobs of one group, in order (or a single ungrouped job).
+ * Resolving completes them all. To stop part-way, throw `BatchFailure`: the jobs before `completed` are
+ * completed, the job at `completed` fails with `cause` (retried, or failed for good on `PermanentJobError`),
+ * and the jobs after it run again later, in order. Any other error is the first job's failure.
+ */
+export type BatchJobHandler<T> = (jobs: readonly Job<T>[]) => Promise<void>;
+
+/** See `BatchJobHandler`. */
+export class BatchFailure extends Error {
+  constructor(
+    readonly completed: number,
+    override readonly cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.name = 'BatchFailure';
+  }
+}
+
 export interface ProcessOptions {
   /** Handlers of this queue running at once in this process (default 1). Groups still run one job at a time. */
   concurrency?: number;
@@ -94,6 +113,11 @@ export interface QueuePort {
    * once. One handler per queue per QueuePort instance.
    */
   process<T>(queue: string, handler: JobHandler<T>, opts?: ProcessOptions): Promise<void>;
+  /**
+   * Like `process`, but the handler may get a group's waiting jobs together (one transaction for many
+   * jobs). Drivers that cannot claim several jobs at once hand over one job per call.
+   */
+  processBatches<T>(queue: string, handler: BatchJobHandler<T>, opts?: ProcessOptions): Promise<void>;
   stats(queue: string): Promise<QueueStats>;
   /** The most recently failed jobs, newest first. */
   failed<T = unknown>(queue: string, limit?: number): Promise<FailedJob<T>[]>;

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  BatchFailure,
   createQueue,
   PermanentJobError,
   QueueError,
@@ -170,6 +171,62 @@ describe.each(['embedded', 'redis'] as const)('%s queue driver', (kind) => {
     expect(starts.get('free')!.at(-1)!.attempt).toBe(1);
     expect(starts.get('grouped')!.at(-1)!.attempt).toBe(1);
     expect(await q.stats(Q)).toMatchObject({ completed: 2, failed: 1 });
+  });
+
+  it('processBatches: a group\'s waiting jobs come together, in order; a BatchFailure completes the jobs before it, fails or retries its job, and runs the rest after it', async () => {
+    const q = makeQueue();
+    const [A, B] = groupsOnDistinctPartitions(2) as [string, string];
+    const batches: string[][] = [];
+    const completed: string[] = [];
+    let failedOnce = false;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    await q.processBatches<number>(
+      Q,
+      async (jobs) => {
+        batches.push(jobs.map((j) => `${j.id}#${j.attempt}`));
+        if (jobs[0]!.id === 'A0') await gate; // the rest of A's jobs pile up meanwhile
+        const bad = jobs.findIndex((j) => j.id === 'A5');
+        if (bad >= 0 && !failedOnce) {
+          failedOnce = true;
+          completed.push(...jobs.slice(0, bad).map((j) => j.id));
+          throw new BatchFailure(bad, new Error('A5 not yet'));
+        }
+        const refused = jobs.findIndex((j) => j.id === 'B3');
+        if (refused >= 0) {
+          completed.push(...jobs.slice(0, refused).map((j) => j.id));
+          throw new BatchFailure(refused, new PermanentJobError('B3 is refused'));
+        }
+        completed.push(...jobs.map((j) => j.id));
+      },
+      { concurrency: 2 },
+    );
+    await q.enqueue(Q, { id: 'A0', data: 0, group: A });
+    await waitFor('A0 running', () => batches.length === 1);
+    const tenOf = (p: string, g: string) =>
+      Array.from({ length: 9 }, (_, i) => ({ id: `${p}${i + 1}`, data: i + 1, group: g }));
+    await q.enqueueMany(Q, [...tenOf('A', A), ...tenOf('B', B)]);
+    release();
+    await waitFor('A done', () => completed.filter((id) => id.startsWith('A')).length === 10, 15000);
+    await waitFor('B settled', () => completed.filter((id) => id.startsWith('B')).length === 8, 15000);
+    // A: order kept across the failure; A5 ran again (attempt 2) after A1..A4 completed, and the rest after it.
+    expect(completed.filter((id) => id.startsWith('A'))).toEqual(
+      Array.from({ length: 10 }, (_, i) => `A${i}`),
+    );
+    const aBatches = batches.filter((b) => b[0]!.startsWith('A'));
+    if (kind === 'embedded') {
+      // The embedded driver hands over the piled-up jobs together.
+      expect(aBatches.some((b) => b.length > 1)).toBe(true);
+      expect(aBatches.flat()).toContain('A5#2');
+    } else {
+      expect(aBatches.every((b) => b.length === 1)).toBe(true);
+    }
+    // B: B3 fails for good (PermanentJobError as the cause), the rest of B still completes in order.
+    expect(completed.filter((id) => id.startsWith('B'))).toEqual(
+      [1, 2, 4, 5, 6, 7, 8, 9].map((i) => `B${i}`),
+    );
+    const failed = await q.failed(Q);
+    expect(failed.map((f) => f.id)).toEqual(['B3']);
   });
 
   it('keeps per-group order under concurrency; a retrying job holds back its group only', async () => {
