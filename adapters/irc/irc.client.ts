@@ -16,16 +16,10 @@ import {
   type RoomSummary,
   SendError,
   type SendResult,
+  type SentCheckCapable,
 } from '@switchboard/sdk';
 import { Client, type IrcClientOptions, type IrcEventBase, type IrcMessageEvent } from 'irc-framework';
-import {
-  balanceStyles,
-  fromMirc,
-  hasMircCodes,
-  STYLE_CARRY_BYTES,
-  stripMirc,
-  toMirc,
-} from './irc-formatting';
+import { fromMirc, hasMircCodes, stripMirc } from './irc-formatting';
 import {
   type CaseMapping,
   casefold,
@@ -35,15 +29,10 @@ import {
   roomIdOf,
   userIdOf,
 } from './irc-ids';
-import {
-  checkMiddle,
-  flattenText,
-  IrcLineError,
-  serializeLine,
-  splitText,
-  textBudget,
-} from './irc-line.serializer';
+import { checkMiddle, flattenText, IrcLineError, serializeLine, splitText } from './irc-line.serializer';
 import type { IrcOptions } from './irc-options';
+import { lineBody, type RenderedMessage, renderOutbound, type SelfPrefix, targetOf } from './irc-render';
+import { parseServerLine, ReplayTracker } from './irc-sent-check';
 import { SendQueue } from './irc-send.queue';
 
 const now = (): string => new Date().toISOString();
@@ -55,6 +44,8 @@ const REGISTRATION_TIMEOUT_MS = 45_000;
 /** How long a send waits for the server's echo before it reports an unconfirmed send. */
 const ECHO_TIMEOUT_MS = 10_000;
 const JOIN_TIMEOUT_MS = 10_000;
+/** How long findOwnSend waits for the channel's replay when the join is not through yet. */
+const SENT_CHECK_WAIT_MS = 5_000;
 /** Message ids remembered to drop a repeat (a replay, a backfill overlapping live traffic). */
 const SEEN_IDS = 5_000;
 
@@ -106,7 +97,9 @@ interface WhoisEvent {
  * every line this client sends is built by `serializeLine`. Reconnecting is the supervisor's job, so the
  * library's auto-reconnect is off: a drop is reported as `transient_disconnect` and this client is done.
  */
-export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable, RosterCapable {
+export class IrcClient
+  implements NetworkClient, PresenceCapable, RoomsCapable, RosterCapable, SentCheckCapable
+{
   private current: ConnectionStatus = { state: 'connecting' };
   private irc?: Client;
   private disposed = false;
@@ -142,6 +135,8 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable, 
   private readonly labelOfBatch = new Map<string, string>();
   private readonly echoFifo: EchoWaiter[] = [];
   private readonly sentByTransaction = new Map<string, SendResult>();
+  /** Our own lines in each channel's history replay since our latest JOIN (findOwnSend). */
+  private readonly replays = new ReplayTracker();
   private labelSeq = 0;
 
   constructor(
@@ -320,12 +315,18 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable, 
       if (!e.self && e.nick) this.setPeerPresence(e.nick, { state: 'available' }, e.time);
     });
     on<{ line: string; from_server: boolean }>('raw', (e) => {
-      if (!e.from_server || !e.line.startsWith('@')) return;
+      if (!e.from_server) return;
+      this.trackReplay(e.line);
+      if (!e.line.startsWith('@')) return;
       const m = LABELED_BATCH.exec(e.line);
       const label = m ? /(?:^|;)label=([^;]+)/.exec(m[1]!)?.[1] : undefined;
       if (m && label !== undefined) this.labelOfBatch.set(m[2]!, label);
     });
-    on<{ id: string }>('batch end', (e) => this.labelOfBatch.delete(e.id));
+    on<{ id: string }>('batch end', (e) => {
+      this.labelOfBatch.delete(e.id);
+      // irc-framework hands a batch's lines over at its end, before this event: the replay is all read.
+      this.replays.batchEnded(e.id);
+    });
     on<{ nicks: string[] }>('users online', (e) => this.onUsersOnline(e.nicks));
     on<{ nicks: string[] }>('users offline', (e) => {
       for (const n of e.nicks) if (n) this.setPeerPresence(n, { state: 'offline' });
@@ -480,6 +481,7 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable, 
     for (const w of this.echoFifo.splice(0)) w.resolve(undefined);
     for (const w of this.joinWaiters.values()) w.reject(new SendError('disconnected', true, 'disconnected'));
     this.joinWaiters.clear();
+    this.replays.close();
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -553,7 +555,10 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable, 
         });
     let transactionId: string | undefined;
     let after: Promise<void> | undefined;
-    if (self) {
+    // History a server replays (chathistory batches, InspIRCd's +H replay on join) is backfill.
+    const replayed = e.batch !== undefined && /(^|\/)chathistory$/.test(e.batch.type);
+    // A replayed line of ours is an earlier post, never the echo of a send now in flight.
+    if (self && !replayed) {
       const label =
         e.tags?.label ??
         (e.batch?.type === 'labeled-response' ? this.labelOfBatch.get(e.batch.id) : undefined);
@@ -574,6 +579,14 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable, 
         after = waiter.settled;
       }
     }
+    // Kept before the repeat check: a rejoin replays lines this client has seen already.
+    if (self && channel && replayed && e.batch)
+      this.replays.ownLine(this.fold(e.target), e.batch.id, {
+        id: messageId,
+        at: e.time ?? NaN,
+        kind,
+        text: raw,
+      });
     if (this.seen.has(messageId)) return;
     this.remember(messageId);
     const text = stripMirc(raw);
@@ -589,11 +602,28 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable, 
         text,
         ...(hasMircCodes(raw) ? { formatted: fromMirc(raw) } : {}),
         ...(transactionId !== undefined ? { transactionId } : {}),
-        // History a server replays (chathistory batches, InspIRCd's +H replay on join) is backfill.
-        ...(e.batch && /(^|\/)chathistory$/.test(e.batch.type) ? { backfill: true } : {}),
+        ...(replayed ? { backfill: true } : {}),
       },
       after,
     );
+  }
+
+  /**
+   * Follows the wire for the replay tracker: InspIRCd writes `BATCH +id chathistory #chan` as the line right
+   * after our RPL_ENDOFNAMES, or nothing when the channel has no +H.
+   */
+  private trackReplay(line: string): void {
+    const p = parseServerLine(line);
+    if (!p) return;
+    const [a, b, c] = p.params;
+    if (p.command === 'BATCH' && a?.startsWith('+') && b !== undefined)
+      this.replays.serverLine({
+        id: a.slice(1),
+        type: b,
+        ...(c !== undefined ? { room: this.fold(c) } : {}),
+      });
+    else this.replays.serverLine();
+    if (p.command === '366' && b !== undefined && this.isSelf(a)) this.replays.namesEnded(this.fold(b));
   }
 
   /** The server refused lines to `target`: every send waiting on an echo from it fails. */
@@ -666,6 +696,7 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable, 
     if (this.isSelf(e.nick)) {
       const ch = this.ensureChannel(e.channel);
       ch.name = e.channel;
+      this.replays.joined(this.fold(e.channel));
       this.joinWaiters.get(this.fold(e.channel))?.resolve();
       this.joinWaiters.delete(this.fold(e.channel));
       void this.emit({ type: 'room.upsert', at, roomId, kind: 'group', title: e.channel });
@@ -687,6 +718,7 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable, 
     const at = isoOf(e.time);
     if (this.isSelf(e.nick)) {
       this.channels.delete(this.fold(e.channel));
+      this.replays.left(this.fold(e.channel));
       void this.saveChannels();
       void this.emit({ type: 'room.left', at, roomId, ...(e.message ? { reason: e.message } : {}) });
       return;
@@ -709,6 +741,7 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable, 
     const reason = e.message ? { reason: e.message } : {};
     if (this.isSelf(e.kicked)) {
       this.channels.delete(this.fold(e.channel));
+      this.replays.left(this.fold(e.channel));
       void this.saveChannels();
       void this.emit({ type: 'room.left', at, roomId, ...reason });
       return;
@@ -968,6 +1001,15 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable, 
     }
   }
 
+  /** Our prefix as the server shows it, which counts against each line's length. */
+  private selfPrefix(irc: Client): SelfPrefix {
+    return {
+      nick: irc.user.nick,
+      ...(irc.user.username ? { user: irc.user.username } : {}),
+      ...(irc.user.host ? { host: irc.user.host } : {}),
+    };
+  }
+
   async send(message: OutboundMessage): Promise<SendResult> {
     const earlier = this.sentByTransaction.get(message.transactionId);
     if (earlier) return earlier;
@@ -982,30 +1024,15 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable, 
 
   private async sendLines(message: OutboundMessage, settled: Promise<void>): Promise<SendResult> {
     const irc = this.requireConnected();
-    const target = this.checkTarget(nickOfUserId(message.roomId), 'target');
-    await this.rejoins.get(this.fold(target));
-    const kind = message.kind ?? 'text';
-    const command = kind === 'notice' ? 'NOTICE' : 'PRIVMSG';
-    const text = message.formatted ? toMirc(message.formatted) : message.text;
-    const self = {
-      nick: irc.user.nick,
-      ...(irc.user.username ? { user: irc.user.username } : {}),
-      ...(irc.user.host ? { host: irc.user.host } : {}),
-    };
-    const budget = textBudget(command, target, self) - (kind === 'emote' ? 9 : 0);
-    // A formatted text is split with room to carry its styles over into the next piece.
-    const styled = hasMircCodes(text);
-    const pieces = styled
-      ? balanceStyles(splitText(text, budget - STYLE_CARRY_BYTES))
-      : splitText(text, budget);
-    if (pieces.length === 0) throw new SendError('the message is empty', false, 'empty');
+    await this.rejoins.get(this.fold(targetOf(message)));
+    const { target, command, kind, pieces } = renderOutbound(message, this.selfPrefix(irc));
 
     const caps = irc.network.cap;
     const echo = caps.isEnabled('echo-message');
     const labeled = echo && caps.isEnabled('labeled-response');
     const echoes: Promise<RemoteMessageId | SendError | undefined>[] = [];
     for (const piece of pieces) {
-      const body = kind === 'emote' ? `\x01ACTION ${piece}\x01` : piece;
+      const body = lineBody(kind, piece);
       const tags: Record<string, string> = {};
       if (echo) {
         let waiter!: EchoWaiter;
@@ -1050,6 +1077,36 @@ export class IrcClient implements NetworkClient, PresenceCapable, RoomsCapable, 
     };
     this.sentByTransaction.set(message.transactionId, result);
     return result;
+  }
+
+  async findOwnSend(message: OutboundMessage, notBefore: string): Promise<RemoteMessageId[] | undefined> {
+    const since = Date.parse(notBefore);
+    if (Number.isNaN(since))
+      throw new SendError(`notBefore ${JSON.stringify(notBefore)} is not an ISO 8601 time`, false, 'invalid');
+    let target: string;
+    try {
+      target = targetOf(message);
+    } catch {
+      return undefined; // a target send() refuses was never sent
+    }
+    // Only channels have a replay (InspIRCd's +H); a DM has none.
+    if (!isChannelName(target, this.chanTypes())) return undefined;
+    const room = this.fold(target);
+    if (!this.replays.isSettled(room)) {
+      if (this.disposed || this.finished) return undefined;
+      // Connected, all rejoins through, and not one of our channels: no replay will come.
+      if (this.registered && !this.channels.has(room) && !this.rejoins.has(room)) return undefined;
+      await this.replays.whenSettled(room, SENT_CHECK_WAIT_MS);
+    }
+    const irc = this.irc;
+    if (!irc) return undefined;
+    let wanted: RenderedMessage;
+    try {
+      wanted = renderOutbound(message, this.selfPrefix(irc));
+    } catch {
+      return undefined; // empty: send() refuses it too
+    }
+    return this.replays.claim(room, wanted, since);
   }
 
   private async awaitEchoes(
