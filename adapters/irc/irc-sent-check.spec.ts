@@ -124,7 +124,7 @@ describe('ReplayTracker', () => {
     expect(t.claim('#r', { kind: 'text', pieces: ['y', 'z'] }, T0)).toEqual(['b', 'c']);
   });
 
-  it('bounds a wait, and releases waiters when the connection closes or the room is left', async () => {
+  it('bounds a wait, and releases waiters when the connection closes, the JOIN is refused or the room is left', async () => {
     const t = new ReplayTracker();
     let timedOut = false;
     void t.whenSettled('#never', 5000).then(() => (timedOut = true));
@@ -139,6 +139,12 @@ describe('ReplayTracker', () => {
     t.close();
     await jest.advanceTimersByTimeAsync(0);
     expect(closed).toBe(true);
+
+    let refused = false;
+    void t.whenSettled('#banned', 60_000).then(() => (refused = true));
+    t.joinRefused('#banned');
+    await jest.advanceTimersByTimeAsync(0);
+    expect(refused).toBe(true);
 
     t.joined('#y');
     let left = false;

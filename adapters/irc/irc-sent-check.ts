@@ -150,6 +150,11 @@ export class ReplayTracker {
     for (const [room, r] of this.rooms) if (r.phase === 'replaying' && r.batchId === id) this.settle(room, r);
   }
 
+  /** The server refused our JOIN to `room`: a probe waiting for its replay need not wait any longer. */
+  joinRefused(room: string): void {
+    if (!this.rooms.has(room)) this.wake(room);
+  }
+
   /** We left `room` (PART, KICK): its replay is gone with it. */
   left(room: string): void {
     if (this.afterNames === room) this.clearAfterNames();

@@ -421,6 +421,7 @@ export class IrcClient
       const w = this.joinWaiters.get(this.fold(e.channel));
       if (w) {
         this.joinWaiters.delete(this.fold(e.channel));
+        this.replays.joinRefused(this.fold(e.channel));
         w.reject(new SendError(`cannot join ${e.channel}: ${e.reason ?? e.error}`, false, e.error));
       }
     }

@@ -69,6 +69,19 @@ describe('the IRC adapter tells from the +H replay whether its own line got thro
     await send('one', msg('said before the crash', 'tx-one'));
     await send('twinA', msg('same words', 'tx-twin-a'));
     await send('long', msg(long, 'tx-long', '#sc', { kind: 'emote' }));
+    await send(
+      'styled',
+      msg('bold words', 'tx-styled', '#sc', {
+        formatted: {
+          blocks: [
+            {
+              type: 'paragraph',
+              children: [{ type: 'bold', children: [{ type: 'text', text: 'bold words' }] }],
+            },
+          ],
+        },
+      }),
+    );
     await send('plain', msg('said where nothing is replayed', 'tx-plain', '#plain'));
     expect(sent.get('long')!.result.messageIds.length).toBeGreaterThan(1);
     for (const s of sent.values()) expect(s.result.confirmed).toBe(true);
@@ -101,6 +114,10 @@ describe('the IRC adapter tells from the +H replay whether its own line got thro
     const after = sentCheck(await connectedClient(supervisor, 'after'));
     const { notBefore } = sent.get('one')!;
     expect(await after.findOwnSend(msg('never written', 'tx-never'), notBefore)).toBeUndefined();
+    // A direct message has no replay.
+    expect(
+      await after.findOwnSend(msg('said before the crash', 'tx-dm', 'keeper'), notBefore),
+    ).toBeUndefined();
     const later = new Date(Date.now() + 5000).toISOString();
     expect(await after.findOwnSend(msg('same words', 'tx-late'), later)).toBeUndefined();
   });
@@ -112,11 +129,14 @@ describe('the IRC adapter tells from the +H replay whether its own line got thro
     expect(await after.findOwnSend(msg('same words', 'tx-twin-b'), notBefore)).toBeUndefined();
   });
 
-  it('finds every line of a message split over several lines', async () => {
+  it('finds every line of a message split over several lines, and formatted text', async () => {
     const after = sentCheck(await connectedClient(supervisor, 'after'));
     const { message, notBefore, result } = sent.get('long')!;
     const ids = await after.findOwnSend(message, notBefore);
     expect(ids).toEqual(result.messageIds);
+    // mIRC formatting is rendered as send() rendered it.
+    const styled = sent.get('styled')!;
+    expect(await after.findOwnSend(styled.message, styled.notBefore)).toEqual(styled.result.messageIds);
     // As a plain text it is other lines (no room kept for the ACTION wrapper, another command).
     expect(await after.findOwnSend({ ...message, kind: 'text' }, notBefore)).toBeUndefined();
   });
