@@ -27,6 +27,7 @@ import { ClientEventsService } from './events/client-events.service';
 import { ConversationsService } from './messaging/conversations.service';
 import { IngestService } from './messaging/ingest.service';
 import { OutboxService } from './messaging/outbox.service';
+import { OwnSends } from './messaging/own-sends';
 import type { QueuePort } from './queue';
 import type { AdapterRegistry } from './registry/adapter-registry';
 import type { SecretBox } from './storage/secret-box';
@@ -73,6 +74,7 @@ export class AppModule {
         IngestService,
         AccountsService,
         OutboxService,
+        OwnSends,
         ConversationsService,
         RosterService,
         SearchService,

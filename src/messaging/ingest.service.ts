@@ -19,6 +19,7 @@ import { BridgesService, newRelayCache, type RelayCache } from '../bridges/bridg
 import type { ClientEventType } from '../events/client-event.types';
 import { OUTBOX_QUEUE, type OutboxJob, type OutboxJobSpec } from './outbox.jobs';
 import { newMessageId } from './message-id';
+import { OwnSends } from './own-sends';
 
 /** One event, or a run of one account's roster events (contacts, presence) handled together. */
 type IngestJob = { account: AccountRef; event: RemoteEvent } | { account: AccountRef; events: RosterEvent[] };
@@ -79,6 +80,7 @@ export class IngestService implements OnApplicationBootstrap {
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly events: ClientEventsService,
     private readonly bridges: BridgesService,
+    private readonly ownSends: OwnSends,
   ) {}
 
   /** Where call signalling goes (the calls module sets it); calls keep their own state. */
@@ -142,6 +144,13 @@ export class IngestService implements OnApplicationBootstrap {
 
   async accept(account: AccountRef, event: RemoteEvent): Promise<void> {
     if (event.type === 'connection.state') return; // the supervisor records states directly
+    // The echo of a send this process is making: the outbox records the send's ids itself.
+    if (
+      event.type === 'message' &&
+      event.transactionId !== undefined &&
+      this.ownSends.has(event.transactionId)
+    )
+      return;
     await this.batcher.add(account, event);
   }
 

@@ -25,6 +25,7 @@ import { messageView } from './message.view';
 import { BridgesService, type RelayWork } from '../bridges/bridges.service';
 import { OUTBOX_QUEUE, editJob, redactJob, sendJob, type OutboxJob } from './outbox.jobs';
 import { newMessageId } from './message-id';
+import { OwnSends } from './own-sends';
 
 /** A send that waits in the outbox for its account: writes while disconnected are queued, never dropped. */
 class AccountNotConnected extends Error {}
@@ -45,6 +46,7 @@ export class OutboxService implements OnApplicationBootstrap {
     private readonly events: ClientEventsService,
     private readonly metrics: MetricsService,
     private readonly bridges: BridgesService,
+    private readonly ownSends: OwnSends,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -250,6 +252,7 @@ export class OutboxService implements OnApplicationBootstrap {
     if (!client)
       throw new AccountNotConnected(`account ${where.conv.accountId} is not connected; the edit waits`);
     const roomId = RemoteRoomId(where.conv.remoteId);
+    this.ownSends.expect(jobId);
     if (isEditCapable(client)) {
       await client.editMessage(roomId, where.remoteId, text, undefined, TransactionId(jobId));
     } else {
@@ -273,13 +276,15 @@ export class OutboxService implements OnApplicationBootstrap {
     // copy gets a readable note there instead, so the people on that network know it was taken back.
     if (isRedactCapable(client))
       await client.redactMessage(RemoteRoomId(where.conv.remoteId), where.remoteId);
-    else if (where.msg.origin)
+    else if (where.msg.origin) {
+      this.ownSends.expect(`redact:${messageId}`);
       await client.send({
         roomId: RemoteRoomId(where.conv.remoteId),
         transactionId: TransactionId(`redact:${messageId}`),
         kind: 'text',
         text: `* ${typeof where.msg.origin.nick === 'string' ? where.msg.origin.nick : where.msg.senderName} deleted a message`,
       });
+    }
   }
 
   /** Sends one message through its account's client. Idempotent by message id. */
@@ -358,6 +363,7 @@ export class OutboxService implements OnApplicationBootstrap {
         .findOne({ where: { messageId: msg.replyToId, accountId: account.id } });
       if (ref) replyTo = RemoteMessageId(ref.remoteId);
     }
+    this.ownSends.expect(msg.transactionId);
     try {
       const result = await client.send({
         roomId: RemoteRoomId(conv.remoteId),
