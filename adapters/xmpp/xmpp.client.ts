@@ -29,6 +29,7 @@ import {
   type SendResult,
   type TransactionId,
   type TypingCapable,
+  type PipelinedSendCapable,
 } from '@switchboard/sdk';
 import xml from '@xmpp/xml';
 import { createXmppConnection, type XmppConnection } from './xmpp-connection.factory';
@@ -116,12 +117,15 @@ export class XmppClient
     RedactCapable,
     ReplyCapable,
     HistoryCapable,
-    VoiceCapable
+    VoiceCapable,
+    PipelinedSendCapable
 {
   readonly nativeReplies = true as const;
   private current: ConnectionStatus = { state: 'connecting' };
   private conn?: XmppConnection;
   private online = false;
+  /** The ping that will confirm the writes made in this turn of the event loop (see confirmWritten). */
+  private nextConfirm: Promise<boolean> | undefined;
   /** disconnect() was called or the gateway disposed of us: emit nothing more. */
   private closing = false;
   /** This connection's outcome was reported (a drop): later errors of the same connection are noise. */
@@ -772,6 +776,13 @@ export class XmppClient
   // ---- outbound ----
 
   async send(message: OutboundMessage): Promise<SendResult> {
+    const written = await this.sendPipelined(message);
+    return { messageIds: written.messageIds, confirmed: await written.confirmed };
+  }
+
+  async sendPipelined(
+    message: OutboundMessage,
+  ): Promise<{ messageIds: RemoteMessageId[]; confirmed: Promise<boolean> }> {
     const entity = this.requireOnline();
     const to = bareJid(message.roomId);
     const type = this.chatType(to);
@@ -785,7 +796,9 @@ export class XmppClient
         : { id: message.replyTo, to };
     }
     await this.write(entity, buildTextMessage({ to, type, id, text, ...(replyTo ? { replyTo } : {}) }));
-    return { messageIds: [RemoteMessageId(id)], confirmed: await this.confirm() };
+    const confirmed = this.confirmWritten();
+    confirmed.catch(() => undefined); // the caller may stop awaiting after an earlier failure
+    return { messageIds: [RemoteMessageId(id)], confirmed };
   }
 
   async editMessage(
@@ -1098,6 +1111,23 @@ export class XmppClient
    * as retryable: the outbox retries with the same transaction id, which is the message's stanza id and
    * origin-id, so receivers (and this gateway) recognise a copy that did get through.
    */
+  /**
+   * A confirmation of everything written so far: writes made before the next ping goes out (it goes out
+   * once the current turn of the event loop ends) share it, so a backlog written back to back costs one
+   * round trip, not one per message.
+   */
+  private confirmWritten(): Promise<boolean> {
+    if (this.nextConfirm) return this.nextConfirm;
+    const next = new Promise<boolean>((resolve, reject) =>
+      setImmediate(() => {
+        this.nextConfirm = undefined;
+        this.confirm().then(resolve, reject);
+      }),
+    );
+    this.nextConfirm = next;
+    return next;
+  }
+
   private async confirm(): Promise<boolean> {
     const conn = this.conn;
     if (!conn) return false;

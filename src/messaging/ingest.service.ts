@@ -362,6 +362,17 @@ export class IngestService implements OnApplicationBootstrap {
       });
       if (mine) return linkRemote(mine.id);
     }
+    // Our own line in the history a network replayed on rejoin (IRC +H), not linked yet: a send cut short by
+    // a restart. The outbox, about to send it again, asks the network first and links it (SentCheckCapable);
+    // storing it here as well would show it twice.
+    if (e.sender.self && e.backfill && !e.transactionId) {
+      const waiting = await m.find(Message, {
+        where: { conversationId: conv.id, self: true, status: 'queued' },
+        select: { id: true, text: true },
+        take: 100,
+      });
+      if (waiting.some((w) => w.text.includes(e.text))) return;
+    }
     let sender: Endpoint | undefined;
     if (!e.sender.self) {
       sender = batch.endpoints.get(e.sender.userId);

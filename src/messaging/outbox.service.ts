@@ -14,6 +14,8 @@ import {
   TransactionId,
   fromHtml,
   isEditCapable,
+  isPipelinedSendCapable,
+  isSentCheckCapable,
   isRedactCapable,
   isSendError,
   sanitizeHtml,
@@ -26,6 +28,14 @@ import { BridgesService, type RelayWork } from '../bridges/bridges.service';
 import { OUTBOX_QUEUE, editJob, redactJob, sendJob, type OutboxJob } from './outbox.jobs';
 import { newMessageId } from './message-id';
 import { OwnSends } from './own-sends';
+
+/** A message the network took, and where. */
+interface Sent {
+  msg: Message;
+  conv: Conversation;
+  account: Account;
+  ids: RemoteMessageId[];
+}
 
 /** A send that waits in the outbox for its account: writes while disconnected are queued, never dropped. */
 class AccountNotConnected extends Error {}
@@ -171,7 +181,13 @@ export class OutboxService implements OnApplicationBootstrap {
       if (op === 'send') {
         let end = i + 1;
         while (end < jobs.length && (jobs[end]!.data.op ?? 'send') === 'send') end++;
-        const done = await this.deliverMany(jobs.slice(i, end).map((j) => j.data.messageId));
+        const run = jobs.slice(i, end);
+        // A job on its second attempt or later may have been cut short by a crash just after its write.
+        const retried = new Set(run.filter((j) => j.attempt > 1).map((j) => j.data.messageId));
+        const done = await this.deliverMany(
+          run.map((j) => j.data.messageId),
+          retried,
+        );
         if (done.failed) throw new BatchFailure(i + done.sent, done.failed.err);
         i = end;
         continue;
@@ -299,29 +315,47 @@ export class OutboxService implements OnApplicationBootstrap {
    * `queued` is skipped. Stops at the first send that must be retried: `sent` says how many were handled
    * before it (sent, skipped, or failed for good).
    */
-  async deliverMany(messageIds: readonly string[]): Promise<{ sent: number; failed?: { err: unknown } }> {
+  async deliverMany(
+    messageIds: readonly string[],
+    retried: ReadonlySet<string> = new Set(),
+  ): Promise<{ sent: number; failed?: { err: unknown } }> {
     const found = await this.ds.getRepository(Message).find({ where: { id: In([...messageIds]) } });
     const byId = new Map(found.map((m) => [m.id, m]));
     const convs = new Map<string, Conversation | null>();
     const accounts = new Map<string, Account | null>();
-    const sent: { msg: Message; conv: Conversation; account: Account; ids: RemoteMessageId[] }[] = [];
-    let handled = 0;
-    let failure: { err: unknown } | undefined;
-    for (const messageId of messageIds) {
+    // Written, with the promise of their confirmation (settled already unless the network pipelines sends).
+    const written: { at: number; msg: Message; out: Sent; confirmed: Promise<boolean> }[] = [];
+    let failure: { at: number; err: unknown } | undefined;
+    for (const [at, messageId] of messageIds.entries()) {
       const msg = byId.get(messageId);
       try {
         if (msg && msg.status === 'queued') {
-          const out = await this.sendOne(msg, convs, accounts);
-          if (out) sent.push({ msg, ...out });
+          const out = await this.sendOne(msg, convs, accounts, retried.has(msg.id));
+          if (out) written.push({ at, msg, out: out.sent, confirmed: out.confirmed });
         }
       } catch (err) {
-        failure = { err };
+        failure = { at, err };
         break;
       }
-      handled++;
+    }
+    // In order: the first send the network did not confirm is retried, with everything after it.
+    const sent: Sent[] = [];
+    for (const w of written) {
+      try {
+        await w.confirmed;
+        sent.push(w.out);
+      } catch (err) {
+        if (isSendError(err) && !err.retryable) {
+          await this.fail(w.msg, err.message);
+          continue;
+        }
+        this.metrics.outboxSends.inc({ adapter: w.out.account.adapterId, outcome: 'retry' });
+        if (!failure || w.at < failure.at) failure = { at: w.at, err };
+        break;
+      }
     }
     await this.recordSent(sent);
-    return failure ? { sent: handled, failed: failure } : { sent: handled };
+    return failure ? { sent: failure.at, failed: { err: failure.err } } : { sent: messageIds.length };
   }
 
   /** One send; undefined when there is nothing to send (or it failed for good, which is recorded). */
@@ -329,7 +363,8 @@ export class OutboxService implements OnApplicationBootstrap {
     msg: Message,
     convs: Map<string, Conversation | null>,
     accounts: Map<string, Account | null>,
-  ): Promise<{ conv: Conversation; account: Account; ids: RemoteMessageId[] } | undefined> {
+    retried = false,
+  ): Promise<{ sent: Sent; confirmed: Promise<boolean> } | undefined> {
     if (msg.deleted) {
       await this.fail(msg, 'deleted before it was sent');
       return undefined;
@@ -364,16 +399,35 @@ export class OutboxService implements OnApplicationBootstrap {
       if (ref) replyTo = RemoteMessageId(ref.remoteId);
     }
     this.ownSends.expect(msg.transactionId);
+    const outbound = {
+      roomId: RemoteRoomId(conv.remoteId),
+      transactionId: TransactionId(msg.transactionId),
+      kind: msg.kind,
+      text: msg.text,
+      formatted: msg.html ? fromHtml(msg.html) : undefined,
+      replyTo,
+    };
+    // A network that cannot confirm a line written just before a crash (IRC) may show it in the history it
+    // replayed when we rejoined: then it got through, and sending it again would post it twice.
+    if (retried && isSentCheckCapable(client)) {
+      const ids = await client
+        .findOwnSend(outbound, new Date(msg.sentAt).toISOString())
+        .catch(() => undefined);
+      if (ids?.length) {
+        this.logger.info('a send cut short by a restart had got through; not sent again', {
+          message: msg.id,
+        });
+        return { sent: { msg, conv, account, ids }, confirmed: Promise.resolve(true) };
+      }
+    }
     try {
-      const result = await client.send({
-        roomId: RemoteRoomId(conv.remoteId),
-        transactionId: TransactionId(msg.transactionId),
-        kind: msg.kind,
-        text: msg.text,
-        formatted: msg.html ? fromHtml(msg.html) : undefined,
-        replyTo,
-      });
-      return { conv, account, ids: result.messageIds };
+      // A network that pipelines takes the next message before this one is confirmed.
+      if (isPipelinedSendCapable(client)) {
+        const w = await client.sendPipelined(outbound);
+        return { sent: { msg, conv, account, ids: w.messageIds }, confirmed: w.confirmed };
+      }
+      const result = await client.send(outbound);
+      return { sent: { msg, conv, account, ids: result.messageIds }, confirmed: Promise.resolve(true) };
     } catch (err) {
       if (isSendError(err) && !err.retryable) {
         await this.fail(msg, err.message);
@@ -385,9 +439,7 @@ export class OutboxService implements OnApplicationBootstrap {
   }
 
   /** Sent messages: their remote ids and status in one transaction, then one batch of events per owner. */
-  private async recordSent(
-    sent: { msg: Message; conv: Conversation; account: Account; ids: RemoteMessageId[] }[],
-  ): Promise<void> {
+  private async recordSent(sent: Sent[]): Promise<void> {
     if (sent.length === 0) return;
     await this.ds.transaction(async (m) => {
       for (const { msg, conv, account, ids } of sent) {

@@ -111,6 +111,22 @@ export interface SentCheckCapable {
   findOwnSend(message: OutboundMessage, notBefore: string): Promise<RemoteMessageId[] | undefined>;
 }
 
+/**
+ * A network whose sends can be written back to back and confirmed together (XMPP: the server's answer to
+ * one ping proves it took every stanza written before it), so a backlog goes out without a round trip per
+ * message.
+ */
+export interface PipelinedSendCapable {
+  /**
+   * Writes the message like `send` and resolves once it is written (messages are written in call order),
+   * with its ids and `confirmed`, which settles like `send` would have: true when the network confirmed it,
+   * or a `SendError` (retryable when it cannot tell).
+   */
+  sendPipelined(
+    message: OutboundMessage,
+  ): Promise<{ messageIds: RemoteMessageId[]; confirmed: Promise<boolean> }>;
+}
+
 export interface CallOffer {
   callId: CallId;
   to: RemoteUserId;
@@ -160,6 +176,8 @@ export const isAttachmentsCapable = (c: unknown): c is AttachmentsCapable =>
   hasMethods(c, 'sendAttachment', 'fetchAttachment');
 export const isHistoryCapable = (c: unknown): c is HistoryCapable => hasMethods(c, 'backfill');
 export const isSentCheckCapable = (c: unknown): c is SentCheckCapable => hasMethods(c, 'findOwnSend');
+export const isPipelinedSendCapable = (c: unknown): c is PipelinedSendCapable =>
+  hasMethods(c, 'sendPipelined');
 export const isVoiceCapable = (c: unknown): c is VoiceCapable =>
   hasMethods(c, 'placeCall', 'answerCall', 'sendCandidates', 'hangup');
 

@@ -35,7 +35,7 @@ export async function startTestGateway(
       dataDir: path.join(dir, 'data'),
       adapters: [{ id: 'fake', path: FAKE_ADAPTER_PATH }],
       queue: { backoffBaseMs: 50, backoffMaxMs: 1000 },
-      log: { level: 'warn', format: 'json' },
+      log: { level: (process.env.SB_TEST_LOG_LEVEL as 'warn' | undefined) ?? 'warn', format: 'json' },
       ...overrides,
     }),
   );
