@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
-import { DataSource, LessThan, MoreThan } from 'typeorm';
+import { DataSource, LessThan, MoreThan, type EntityManager } from 'typeorm';
 import type { AppConfig } from '../config';
 import type { Logger } from '../common/logger';
 import { insertMany } from '../storage/bulk-insert';
@@ -56,9 +56,9 @@ export class ClientEventsService implements OnModuleDestroy {
    * millisecond), so a restarted process that began from its own clock would stamp new events earlier
    * than old ones, and a client resuming with `since=<at>` would skip them.
    */
-  private async loadLastAt(): Promise<void> {
+  private async loadLastAt(m: EntityManager): Promise<void> {
     if (this.lastAtLoaded) return;
-    const [last] = await this.repo.find({ select: { at: true }, order: { seq: 'DESC' }, take: 1 });
+    const [last] = await m.find(ClientEvent, { select: { at: true }, order: { seq: 'DESC' }, take: 1 });
     this.lastAt = Math.max(this.lastAt, last?.at ?? 0);
     this.lastAtLoaded = true;
   }
@@ -71,7 +71,7 @@ export class ClientEventsService implements OnModuleDestroy {
 
   async publish(userId: string, type: ClientEventType, data: unknown): Promise<ClientEventFrame> {
     const run = this.chain.then(async () => {
-      await this.loadLastAt();
+      await this.loadLastAt(this.ds.manager);
       const at = this.nextAt();
       // insert(), not save(): save() opens a transaction of its own, which SQLite's single connection must not.
       const res = await this.repo.insert({ userId, type, data: data as object, at });
@@ -101,24 +101,59 @@ export class ClientEventsService implements OnModuleDestroy {
   ): Promise<ClientEventFrame[]> {
     if (items.length === 0) return [];
     const run = this.chain.then(async () => {
-      await this.loadLastAt();
-      const rows = items.map((i) =>
-        this.repo.create({ userId, type: i.type, data: i.data, at: this.nextAt() }),
-      );
-      const inserted = await this.ds.transaction((m) =>
-        insertMany(m, ClientEvent, rows, { returning: ['seq', 'at'] }),
-      );
-      // `at` is unique per event (strictly increasing), so it matches each row to its sequence number.
-      const seqOf = new Map(inserted.map((r) => [Number(r.at), Number(r.seq)]));
-      const seqs = rows.map((r) => seqOf.get(r.at));
-      if (!seqs.every((s) => s !== undefined && Number.isSafeInteger(s)))
-        throw new Error('the event log did not return the new sequence numbers');
-      const frames = rows.map((r, i): ClientEventFrame => ({
-        type: items[i]!.type,
-        data: items[i]!.data,
-        at: new Date(r.at).toISOString(),
-        seq: seqs[i]!,
-      }));
+      const { frames, deliver } = await this.ds.transaction((m) => this.insertFrames(m, userId, items));
+      deliver();
+      return frames;
+    });
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Events written inside the caller's transaction (one commit for a message and its events); the returned
+   * function, called after the commit, pushes them to live connections. On SQLite transactions run one at
+   * a time and every event is stamped inside one, so stamps follow commit order. Other databases run
+   * transactions side by side: there the events are published after the commit instead.
+   */
+  async stage(
+    m: EntityManager,
+    userId: string,
+    items: readonly { type: ClientEventType; data: unknown }[],
+  ): Promise<() => Promise<void>> {
+    if (items.length === 0) return () => Promise.resolve();
+    if (this.ds.options.type !== 'better-sqlite3')
+      return async () => {
+        await this.publishMany(userId, items);
+      };
+    const { deliver } = await this.insertFrames(m, userId, items);
+    return () => {
+      deliver();
+      return Promise.resolve();
+    };
+  }
+
+  private async insertFrames(
+    m: EntityManager,
+    userId: string,
+    items: readonly { type: ClientEventType; data: unknown }[],
+  ): Promise<{ frames: ClientEventFrame[]; deliver: () => void }> {
+    await this.loadLastAt(m);
+    const rows = items.map((i) =>
+      this.repo.create({ userId, type: i.type, data: i.data, at: this.nextAt() }),
+    );
+    const inserted = await insertMany(m, ClientEvent, rows, { returning: ['seq', 'at'] });
+    // `at` is unique per event (strictly increasing), so it matches each row to its sequence number.
+    const seqOf = new Map(inserted.map((r) => [Number(r.at), Number(r.seq)]));
+    const seqs = rows.map((r) => seqOf.get(r.at));
+    if (!seqs.every((s) => s !== undefined && Number.isSafeInteger(s)))
+      throw new Error('the event log did not return the new sequence numbers');
+    const frames = rows.map((r, i): ClientEventFrame => ({
+      type: items[i]!.type,
+      data: items[i]!.data,
+      at: new Date(r.at).toISOString(),
+      seq: seqs[i]!,
+    }));
+    const deliver = () => {
       const listeners = [...(this.listeners.get(userId) ?? [])];
       for (const frame of frames)
         for (const l of listeners) {
@@ -128,10 +163,8 @@ export class ClientEventsService implements OnModuleDestroy {
             this.logger.warn('event listener failed', { err });
           }
         }
-      return frames;
-    });
-    this.chain = run.catch(() => undefined);
-    return run;
+    };
+    return { frames, deliver };
   }
 
   subscribe(userId: string, listener: Listener): () => void {

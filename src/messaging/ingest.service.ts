@@ -337,7 +337,8 @@ export class IngestService implements OnApplicationBootstrap {
       events: [],
       jobs: [],
     };
-    await this.ds.transaction(async (m) => {
+    // The client events are written with the messages (one commit) and pushed to connections after it.
+    const deliver = await this.ds.transaction(async (m) => {
       for (const e of events) await this.storeMessage(m, batch, e);
       for (const { conv, at } of batch.touched.values()) {
         await m.update(
@@ -350,9 +351,10 @@ export class IngestService implements OnApplicationBootstrap {
           data: { id: conv.id, accountId: account.accountId, lastMessageAt: at },
         });
       }
+      return this.events.stage(m, account.ownerId, batch.events);
     });
     if (batch.jobs.length) await this.queue.enqueueMany<OutboxJob>(OUTBOX_QUEUE, batch.jobs);
-    await this.events.publishMany(account.ownerId, batch.events);
+    await deliver();
   }
 
   private async storeMessage(m: EntityManager, batch: MessageBatch, e: RemoteEventOf<'message'>) {

@@ -441,7 +441,18 @@ export class OutboxService implements OnApplicationBootstrap {
   /** Sent messages: their remote ids and status in one transaction, then one batch of events per owner. */
   private async recordSent(sent: Sent[]): Promise<void> {
     if (sent.length === 0) return;
-    await this.ds.transaction(async (m) => {
+    const byOwner = new Map<string, { type: 'message.status'; data: unknown }[]>();
+    for (const { msg, account } of sent) {
+      this.metrics.outboxSends.inc({ adapter: account.adapterId, outcome: 'sent' });
+      let list = byOwner.get(msg.ownerId);
+      if (!list) byOwner.set(msg.ownerId, (list = []));
+      list.push({
+        type: 'message.status',
+        data: { id: msg.id, conversationId: msg.conversationId, status: 'sent' },
+      });
+    }
+    // The status events are written in the same transaction (one commit) and pushed after it.
+    const deliveries = await this.ds.transaction(async (m) => {
       for (const { msg, conv, account, ids } of sent) {
         const known = ids.length
           ? await m.find(MessageRemoteId, {
@@ -466,18 +477,11 @@ export class OutboxService implements OnApplicationBootstrap {
       for (const { msg } of sent)
         last.set(msg.conversationId, Math.max(last.get(msg.conversationId) ?? 0, msg.sentAt));
       for (const [id, at] of last) await m.update(Conversation, { id }, { lastMessageAt: at });
+      const staged: (() => Promise<void>)[] = [];
+      for (const [owner, items] of byOwner) staged.push(await this.events.stage(m, owner, items));
+      return staged;
     });
-    const byOwner = new Map<string, { type: 'message.status'; data: unknown }[]>();
-    for (const { msg, account } of sent) {
-      this.metrics.outboxSends.inc({ adapter: account.adapterId, outcome: 'sent' });
-      let list = byOwner.get(msg.ownerId);
-      if (!list) byOwner.set(msg.ownerId, (list = []));
-      list.push({
-        type: 'message.status',
-        data: { id: msg.id, conversationId: msg.conversationId, status: 'sent' },
-      });
-    }
-    for (const [owner, items] of byOwner) await this.events.publishMany(owner, items);
+    for (const deliver of deliveries) await deliver();
   }
 
   /**
