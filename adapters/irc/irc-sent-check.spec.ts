@@ -69,6 +69,21 @@ describe('ReplayTracker', () => {
     t.batchEnded(batchId);
   }
 
+  it('after a wait that ran out, answers at once until the next JOIN (a backlog of probes waits once)', async () => {
+    const t = new ReplayTracker();
+    t.joined('#a'); // joining, but the replay never comes (say the JOIN line was missed)
+    const wait = t.whenSettled('#a', 5000);
+    jest.advanceTimersByTime(5000);
+    await wait;
+    expect(t.isSettled('#a')).toBe(false);
+    t.giveUp('#a');
+    expect(t.isSettled('#a')).toBe(true);
+    t.giveUp('#b'); // never joined: settled with nothing
+    expect(t.isSettled('#b')).toBe(true);
+    t.joined('#a');
+    expect(t.isSettled('#a')).toBe(false);
+  });
+
   it('settles at the end of the replay batch, with our lines in it, and claims each line once', async () => {
     const t = new ReplayTracker();
     const settled = t.whenSettled('#r', 5000);

@@ -169,6 +169,20 @@ export class ReplayTracker {
     for (const room of [...this.waiters.keys()]) this.wake(room);
   }
 
+  /**
+   * A wait for `room`'s replay ran out: it is taken as read with what came (usually nothing), so the next
+   * probes answer at once instead of each waiting again; our next JOIN starts over.
+   */
+  giveUp(room: string): void {
+    const r = this.rooms.get(room);
+    if (r) {
+      if (r.phase !== 'done') {
+        if (this.afterNames === room) this.clearAfterNames();
+        this.settle(room, r);
+      }
+    } else this.rooms.set(room, { phase: 'done', lines: [] });
+  }
+
   /** True when we joined `room` and its replay has been read (or there is none). */
   isSettled(room: string): boolean {
     return this.rooms.get(room)?.phase === 'done';

@@ -1098,6 +1098,8 @@ export class IrcClient
       // Connected, all rejoins through, and not one of our channels: no replay will come.
       if (this.registered && !this.channels.has(room) && !this.rejoins.has(room)) return undefined;
       await this.replays.whenSettled(room, SENT_CHECK_WAIT_MS);
+      // One wait per join: a backlog of probes after a restart must not wait 5 s each.
+      if (!this.replays.isSettled(room)) this.replays.giveUp(room);
     }
     const irc = this.irc;
     if (!irc) return undefined;

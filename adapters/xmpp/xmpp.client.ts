@@ -126,6 +126,8 @@ export class XmppClient
   private online = false;
   /** The ping that will confirm the writes made in this turn of the event loop (see confirmWritten). */
   private nextConfirm: Promise<boolean> | undefined;
+  /** See roomsToRejoin. */
+  private rejoinList: Promise<Set<string>> | undefined;
   /** disconnect() was called or the gateway disposed of us: emit nothing more. */
   private closing = false;
   /** This connection's outcome was reported (a drop): later errors of the same connection are noise. */
@@ -221,6 +223,7 @@ export class XmppClient
     }
     if (this.closing || this.ctx.signal.aborted) return;
     this.online = true;
+    this.rejoinList = undefined;
     this.startKeepalive(conn);
     await this.report({ state: 'connected' });
     try {
@@ -783,8 +786,14 @@ export class XmppClient
   async sendPipelined(
     message: OutboundMessage,
   ): Promise<{ messageIds: RemoteMessageId[]; confirmed: Promise<boolean> }> {
-    const entity = this.requireOnline();
+    let entity = this.requireOnline();
     const to = bareJid(message.roomId);
+    // A room we are in but have not rejoined yet (just after login): a message sent now would go to the
+    // room as a private chat and be refused after the confirming ping. Wait for the rejoin instead.
+    if (!this.rooms.get(to)?.joined && (await this.roomsToRejoin()).has(to)) {
+      await this.awaitRejoin(to);
+      entity = this.requireOnline();
+    }
     const type = this.chatType(to);
     const id = message.transactionId as string;
     const text = message.kind === 'emote' ? `/me ${message.text}` : message.text;
@@ -965,7 +974,26 @@ export class XmppClient
     return { roomId: RemoteRoomId(room), kind: 'group', title: room };
   }
 
+  /** The rooms this account rejoins at login (configured and saved), read once per connection. */
+  private roomsToRejoin(): Promise<Set<string>> {
+    this.rejoinList ??= this.ctx.state
+      .get<string[]>(ROOMS_KEY)
+      .catch(() => undefined)
+      .then((saved) => new Set([...this.options.rooms, ...(saved ?? [])].map((r) => bareJid(r))));
+    return this.rejoinList;
+  }
+
+  private async awaitRejoin(room: string): Promise<void> {
+    const deadline = Date.now() + JOIN_TIMEOUT_MS;
+    while (!this.rooms.get(room)?.joined) {
+      if (!this.online || Date.now() > deadline)
+        throw new SendError(`not back in ${room} yet`, true, 'muc_not_joined');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   private async saveRooms(): Promise<void> {
+    this.rejoinList = undefined;
     const rooms = [...this.rooms].filter(([, r]) => r.joined).map(([room, r]) => `${room}/${r.nick}`);
     await this.ctx.state
       .set(ROOMS_KEY, rooms)
