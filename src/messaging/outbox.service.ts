@@ -331,7 +331,11 @@ export class OutboxService implements OnApplicationBootstrap {
       try {
         if (msg && msg.status === 'queued') {
           const out = await this.sendOne(msg, convs, accounts, retried.has(msg.id));
-          if (out) written.push({ at, msg, out: out.sent, confirmed: out.confirmed });
+          // A network that cannot deduplicate a resend (IRC) gets each send recorded at once, so a crash
+          // repeats at most the one in flight; pipelined sends (same stanza id on a resend) are recorded
+          // together.
+          if (out?.pipelined) written.push({ at, msg, out: out.sent, confirmed: out.confirmed });
+          else if (out) await this.recordSent([out.sent]);
         }
       } catch (err) {
         failure = { at, err };
@@ -364,7 +368,7 @@ export class OutboxService implements OnApplicationBootstrap {
     convs: Map<string, Conversation | null>,
     accounts: Map<string, Account | null>,
     retried = false,
-  ): Promise<{ sent: Sent; confirmed: Promise<boolean> } | undefined> {
+  ): Promise<{ sent: Sent; confirmed: Promise<boolean>; pipelined: boolean } | undefined> {
     if (msg.deleted) {
       await this.fail(msg, 'deleted before it was sent');
       return undefined;
@@ -417,17 +421,21 @@ export class OutboxService implements OnApplicationBootstrap {
         this.logger.info('a send cut short by a restart had got through; not sent again', {
           message: msg.id,
         });
-        return { sent: { msg, conv, account, ids }, confirmed: Promise.resolve(true) };
+        return { sent: { msg, conv, account, ids }, confirmed: Promise.resolve(true), pipelined: false };
       }
     }
     try {
       // A network that pipelines takes the next message before this one is confirmed.
       if (isPipelinedSendCapable(client)) {
         const w = await client.sendPipelined(outbound);
-        return { sent: { msg, conv, account, ids: w.messageIds }, confirmed: w.confirmed };
+        return { sent: { msg, conv, account, ids: w.messageIds }, confirmed: w.confirmed, pipelined: true };
       }
       const result = await client.send(outbound);
-      return { sent: { msg, conv, account, ids: result.messageIds }, confirmed: Promise.resolve(true) };
+      return {
+        sent: { msg, conv, account, ids: result.messageIds },
+        confirmed: Promise.resolve(true),
+        pipelined: false,
+      };
     } catch (err) {
       if (isSendError(err) && !err.retryable) {
         await this.fail(msg, err.message);
