@@ -28,6 +28,7 @@ import { ConversationsService } from './messaging/conversations.service';
 import { IngestService } from './messaging/ingest.service';
 import { OutboxService } from './messaging/outbox.service';
 import { OwnSends } from './messaging/own-sends';
+import { OutboxLanes } from './messaging/outbox-lanes';
 import type { QueuePort } from './queue';
 import type { AdapterRegistry } from './registry/adapter-registry';
 import type { SecretBox } from './storage/secret-box';
@@ -75,6 +76,7 @@ export class AppModule {
         AccountsService,
         OutboxService,
         OwnSends,
+        OutboxLanes,
         ConversationsService,
         RosterService,
         SearchService,

@@ -12,16 +12,9 @@ import { renderRelay } from '../core/bridge-format';
 import type { ConversationId } from '../core/ids';
 import { ClientEventsService } from '../events/client-events.service';
 import { messageView } from '../messaging/message.view';
+import { OutboxLanes } from '../messaging/outbox-lanes';
 import { newMessageId } from '../messaging/message-id';
-import {
-  OUTBOX_QUEUE,
-  editJob,
-  redactJob,
-  sendJob,
-  type OutboxJob,
-  type OutboxJobSpec,
-} from '../messaging/outbox.jobs';
-import type { QueuePort } from '../queue';
+import { editJob, redactJob, sendJob, type OutboxJobSpec } from '../messaging/outbox.jobs';
 import {
   Account,
   Bridge,
@@ -33,7 +26,7 @@ import {
   type BridgeSource,
   type MessageOrigin,
 } from '../storage/entities';
-import { DATA_SOURCE, LOGGER, QUEUE } from '../tokens';
+import { DATA_SOURCE, LOGGER } from '../tokens';
 
 /** Bridge options (API body and config file alike). */
 export const bridgeOptionsSchema = z.strictObject({
@@ -87,9 +80,9 @@ export const newRelayCache = (): RelayCache => ({ topologies: new Map(), usernam
 export class BridgesService {
   constructor(
     @Inject(DATA_SOURCE) private readonly ds: DataSource,
-    @Inject(QUEUE) private readonly queue: QueuePort,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly events: ClientEventsService,
+    private readonly lanes: OutboxLanes,
   ) {}
 
   // ---- the API ----
@@ -398,7 +391,7 @@ export class BridgesService {
    * user's clients. Copies whose jobs are lost to a crash here are still `queued`: the outbox sweep sends them.
    */
   async dispatch(work: RelayWork, event: 'message.received' | 'message.updated'): Promise<void> {
-    if (work.jobs.length) await this.queue.enqueueMany<OutboxJob>(OUTBOX_QUEUE, work.jobs);
+    if (work.jobs.length) await this.lanes.enqueue(work.jobs);
     for (const copy of work.copies) await this.events.publish(copy.ownerId, event, messageView(copy));
   }
 

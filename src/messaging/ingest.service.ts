@@ -17,7 +17,8 @@ import { IngestBatcher } from './ingest-batcher';
 import { ingestRosterEvents, isRosterEvent, newEndpoint, type RosterEvent } from '../roster/roster-ingest';
 import { BridgesService, newRelayCache, type RelayCache } from '../bridges/bridges.service';
 import type { ClientEventType } from '../events/client-event.types';
-import { OUTBOX_QUEUE, type OutboxJob, type OutboxJobSpec } from './outbox.jobs';
+import type { OutboxJobSpec } from './outbox.jobs';
+import { OutboxLanes } from './outbox-lanes';
 import { newMessageId } from './message-id';
 import { OwnSends } from './own-sends';
 
@@ -81,6 +82,7 @@ export class IngestService implements OnApplicationBootstrap {
     private readonly events: ClientEventsService,
     private readonly bridges: BridgesService,
     private readonly ownSends: OwnSends,
+    private readonly lanes: OutboxLanes,
   ) {}
 
   /** Where call signalling goes (the calls module sets it); calls keep their own state. */
@@ -353,7 +355,8 @@ export class IngestService implements OnApplicationBootstrap {
       }
       return this.events.stage(m, account.ownerId, batch.events);
     });
-    if (batch.jobs.length) await this.queue.enqueueMany<OutboxJob>(OUTBOX_QUEUE, batch.jobs);
+    // The copies go out at once through their conversations' lanes (or the queue, when work waits there).
+    if (batch.jobs.length) await this.lanes.send(batch.jobs);
     await deliver();
   }
 

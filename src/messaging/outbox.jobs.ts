@@ -7,6 +7,8 @@ export interface OutboxJob {
   op?: 'send' | 'edit' | 'redact';
   /** For edits: the text of this edit (later edits are jobs of their own). */
   text?: string;
+  /** Enqueued by the boot sweep: the message may have been on its way when the last process died. */
+  swept?: boolean;
 }
 
 /** An outbox job ready for `queue.enqueue(OUTBOX_QUEUE, …)`: ids dedupe, groups keep a conversation's order. */
@@ -17,10 +19,10 @@ export { OUTBOX_QUEUE };
 // Retryable failures (disconnected, rate limited) keep trying with capped backoff: about a week.
 const ATTEMPTS = 10_000;
 
-export const sendJob = (messageId: string, conversationId: string): OutboxJobSpec => ({
+export const sendJob = (messageId: string, conversationId: string, swept = false): OutboxJobSpec => ({
   id: `send:${messageId}`,
   group: conversationId,
-  data: { messageId },
+  data: swept ? { messageId, swept } : { messageId },
   maxAttempts: ATTEMPTS,
 });
 

@@ -28,6 +28,7 @@ import { BridgesService, type RelayWork } from '../bridges/bridges.service';
 import { OUTBOX_QUEUE, editJob, redactJob, sendJob, type OutboxJob } from './outbox.jobs';
 import { newMessageId } from './message-id';
 import { OwnSends } from './own-sends';
+import { OutboxLanes } from './outbox-lanes';
 
 /** A message the network took, and where. */
 interface Sent {
@@ -57,13 +58,25 @@ export class OutboxService implements OnApplicationBootstrap {
     private readonly metrics: MetricsService,
     private readonly bridges: BridgesService,
     private readonly ownSends: OwnSends,
+    private readonly lanes: OutboxLanes,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     await this.sweep();
-    await this.queue.processBatches<OutboxJob>(OUTBOX_QUEUE, (jobs) => this.runBatch(jobs), {
-      concurrency: this.config.queue.concurrency,
-    });
+    await this.queue.processBatches<OutboxJob>(
+      OUTBOX_QUEUE,
+      (jobs) =>
+        this.runBatch(jobs).then(
+          () => this.lanes.handled(jobs),
+          (err: unknown) => {
+            // The jobs before the one that failed are done; it and the rest are still waiting.
+            this.lanes.handled(jobs.slice(0, err instanceof BatchFailure ? err.completed : 0));
+            throw err;
+          },
+        ),
+      { concurrency: this.config.queue.concurrency },
+    );
+    this.lanes.runner = (ids) => this.deliverMany(ids);
   }
 
   async sweep(): Promise<number> {
@@ -72,13 +85,17 @@ export class OutboxService implements OnApplicationBootstrap {
       select: { id: true, conversationId: true },
       order: { sentAt: 'ASC' },
     });
-    for (const m of queued) await this.enqueue(m.id, m.conversationId);
+    // Counted as waiting even when the job is still in the queue from the previous run (a crash).
+    await this.lanes.enqueue(
+      queued.map((m) => sendJob(m.id, m.conversationId, true)),
+      { countExisting: true },
+    );
     if (queued.length) this.logger.info('outbox sweep re-enqueued queued messages', { count: queued.length });
     return queued.length;
   }
 
   private enqueue(messageId: string, conversationId: string) {
-    return this.queue.enqueue<OutboxJob>(OUTBOX_QUEUE, sendJob(messageId, conversationId));
+    return this.lanes.enqueue([sendJob(messageId, conversationId)]);
   }
 
   async submit(
@@ -183,7 +200,10 @@ export class OutboxService implements OnApplicationBootstrap {
         while (end < jobs.length && (jobs[end]!.data.op ?? 'send') === 'send') end++;
         const run = jobs.slice(i, end);
         // A job on its second attempt or later may have been cut short by a crash just after its write.
-        const retried = new Set(run.filter((j) => j.attempt > 1).map((j) => j.data.messageId));
+        // So may a message swept up at boot (a lane sends without a queue job).
+        const retried = new Set(
+          run.filter((j) => j.attempt > 1 || j.data.swept === true).map((j) => j.data.messageId),
+        );
         const done = await this.deliverMany(
           run.map((j) => j.data.messageId),
           retried,
@@ -225,8 +245,7 @@ export class OutboxService implements OnApplicationBootstrap {
       return this.bridges.relayEdit(m, edited);
     });
     // A message still queued goes out with the new text; one already sent gets an edit of its own.
-    if (msg.status !== 'queued')
-      await this.queue.enqueue<OutboxJob>(OUTBOX_QUEUE, editJob(msg.id, conversationId, text, editedAt));
+    if (msg.status !== 'queued') await this.lanes.enqueue([editJob(msg.id, conversationId, text, editedAt)]);
     const view = messageView(edited);
     await this.events.publish(ownerId, 'message.updated', view);
     await this.bridges.dispatch(relays, 'message.updated');
@@ -239,8 +258,7 @@ export class OutboxService implements OnApplicationBootstrap {
       await m.update(Message, { id: msg.id }, { deleted: true, text: '', html: null });
       return this.bridges.relayRedact(m, { ...msg, deleted: true, text: '', html: null });
     });
-    if (msg.status !== 'queued')
-      await this.queue.enqueue<OutboxJob>(OUTBOX_QUEUE, redactJob(msg.id, conversationId));
+    if (msg.status !== 'queued') await this.lanes.enqueue([redactJob(msg.id, conversationId)]);
     await this.bridges.dispatch(relays, 'message.updated');
     await this.events.publish(
       ownerId,
@@ -319,46 +337,63 @@ export class OutboxService implements OnApplicationBootstrap {
     messageIds: readonly string[],
     retried: ReadonlySet<string> = new Set(),
   ): Promise<{ sent: number; failed?: { err: unknown } }> {
-    const found = await this.ds.getRepository(Message).find({ where: { id: In([...messageIds]) } });
-    const byId = new Map(found.map((m) => [m.id, m]));
+    // Claimed before they are read, so that a message a lane (or another worker) is sending right now is
+    // neither sent twice nor read stale; the first one that is busy ends this run there (it retries later).
+    let failure: { at: number; err: unknown } | undefined;
+    const claimed: string[] = [];
+    for (const [at, messageId] of messageIds.entries()) {
+      if (this.lanes.inFlight.has(messageId)) {
+        failure = { at, err: new Error(`message ${messageId} is being sent already`) };
+        break;
+      }
+      this.lanes.inFlight.add(messageId);
+      claimed.push(messageId);
+    }
     const convs = new Map<string, Conversation | null>();
     const accounts = new Map<string, Account | null>();
     // Written, with the promise of their confirmation (settled already unless the network pipelines sends).
     const written: { at: number; msg: Message; out: Sent; confirmed: Promise<boolean> }[] = [];
-    let failure: { at: number; err: unknown } | undefined;
-    for (const [at, messageId] of messageIds.entries()) {
-      const msg = byId.get(messageId);
-      try {
-        if (msg && msg.status === 'queued') {
-          const out = await this.sendOne(msg, convs, accounts, retried.has(msg.id));
-          // A network that cannot deduplicate a resend (IRC) gets each send recorded at once, so a crash
-          // repeats at most the one in flight; pipelined sends (same stanza id on a resend) are recorded
-          // together.
-          if (out?.pipelined) written.push({ at, msg, out: out.sent, confirmed: out.confirmed });
-          else if (out) await this.recordSent([out.sent]);
+    try {
+      const found = claimed.length
+        ? await this.ds.getRepository(Message).find({ where: { id: In(claimed) } })
+        : [];
+      const byId = new Map(found.map((m) => [m.id, m]));
+      for (const [at, messageId] of claimed.entries()) {
+        const msg = byId.get(messageId);
+        try {
+          if (msg && msg.status === 'queued') {
+            const out = await this.sendOne(msg, convs, accounts, retried.has(msg.id));
+            // A network that cannot deduplicate a resend (IRC) gets each send recorded at once, so a crash
+            // repeats at most the one in flight; pipelined sends (same stanza id on a resend) are recorded
+            // together.
+            if (out?.pipelined) written.push({ at, msg, out: out.sent, confirmed: out.confirmed });
+            else if (out) await this.recordSent([out.sent]);
+          }
+        } catch (err) {
+          failure = { at, err };
+          break;
         }
-      } catch (err) {
-        failure = { at, err };
-        break;
       }
-    }
-    // In order: the first send the network did not confirm is retried, with everything after it.
-    const sent: Sent[] = [];
-    for (const w of written) {
-      try {
-        await w.confirmed;
-        sent.push(w.out);
-      } catch (err) {
-        if (isSendError(err) && !err.retryable) {
-          await this.fail(w.msg, err.message);
-          continue;
+      // In order: the first send the network did not confirm is retried, with everything after it.
+      const sent: Sent[] = [];
+      for (const w of written) {
+        try {
+          await w.confirmed;
+          sent.push(w.out);
+        } catch (err) {
+          if (isSendError(err) && !err.retryable) {
+            await this.fail(w.msg, err.message);
+            continue;
+          }
+          this.metrics.outboxSends.inc({ adapter: w.out.account.adapterId, outcome: 'retry' });
+          if (!failure || w.at < failure.at) failure = { at: w.at, err };
+          break;
         }
-        this.metrics.outboxSends.inc({ adapter: w.out.account.adapterId, outcome: 'retry' });
-        if (!failure || w.at < failure.at) failure = { at: w.at, err };
-        break;
       }
+      await this.recordSent(sent);
+    } finally {
+      for (const id of claimed) this.lanes.inFlight.delete(id);
     }
-    await this.recordSent(sent);
     return failure ? { sent: failure.at, failed: { err: failure.err } } : { sent: messageIds.length };
   }
 
