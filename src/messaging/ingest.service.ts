@@ -8,6 +8,7 @@ import { BatchFailure, type JobSpec, type QueuePort } from '../queue';
 import { toHtml, toPlainText, type RemoteEvent, type RemoteEventOf } from '../sdk';
 import { Account, Conversation, Endpoint, Message, MessageRemoteId, Person } from '../storage/entities';
 import { insertRow } from '../common/db';
+import { selectValue } from '../storage/bulk-insert';
 import { CONFIG, DATA_SOURCE, LOGGER, QUEUE } from '../tokens';
 import { toMs } from '../common/time';
 import { findOrCreateConversation } from './conversation.store';
@@ -365,12 +366,14 @@ export class IngestService implements OnApplicationBootstrap {
     const remoteKey = `${e.roomId}\0${e.messageId}`;
     if (batch.remoteIds.has(remoteKey)) return; // the same message twice in one batch
     // Seen before (reconnect, backfill, echo): nothing to do.
-    const known = await m.findOne(MessageRemoteId, {
-      where: { accountId: account.accountId, roomId: e.roomId, remoteId: e.messageId },
+    const known = await selectValue(m, MessageRemoteId, 'messageId', {
+      accountId: account.accountId,
+      roomId: e.roomId,
+      remoteId: e.messageId,
     });
-    if (known) {
+    if (typeof known === 'string') {
       // A redelivered job whose first run committed but crashed before its relays were enqueued.
-      batch.jobs.push(...(await this.bridges.pendingCopies(m, known.messageId)).jobs);
+      batch.jobs.push(...(await this.bridges.pendingCopies(m, known)).jobs);
       return;
     }
     const linkRemote = async (messageId: string) => {
@@ -392,11 +395,8 @@ export class IngestService implements OnApplicationBootstrap {
       );
     // Our own send coming back (echo-message, carbons, sync): link it to the stored message.
     if (e.transactionId) {
-      const mine = await m.findOne(Message, {
-        where: { transactionId: e.transactionId },
-        select: { id: true },
-      });
-      if (mine) return linkRemote(mine.id);
+      const mine = await selectValue(m, Message, 'id', { transactionId: e.transactionId });
+      if (typeof mine === 'string') return linkRemote(mine);
     }
     // Our own line in the history a network replayed on rejoin (IRC +H), not linked yet: a send cut short by
     // a restart. The outbox, about to send it again, asks the network first and links it (SentCheckCapable);
