@@ -8,7 +8,7 @@ import { BatchFailure, type JobSpec, type QueuePort } from '../queue';
 import { toHtml, toPlainText, type RemoteEvent, type RemoteEventOf } from '../sdk';
 import { Account, Conversation, Endpoint, Message, MessageRemoteId, Person } from '../storage/entities';
 import { insertRow } from '../common/db';
-import { selectValue } from '../storage/bulk-insert';
+import { selectValue, updateById } from '../storage/bulk-insert';
 import { CONFIG, DATA_SOURCE, LOGGER, QUEUE } from '../tokens';
 import { toMs } from '../common/time';
 import { findOrCreateConversation } from './conversation.store';
@@ -344,11 +344,10 @@ export class IngestService implements OnApplicationBootstrap {
     const deliver = await this.ds.transaction(async (m) => {
       for (const e of events) await this.storeMessage(m, batch, e);
       for (const { conv, at } of batch.touched.values()) {
-        await m.update(
-          Conversation,
-          { id: conv.id },
-          { lastMessageAt: conv.lastMessageAt, unread: conv.unread },
-        );
+        await updateById(m, Conversation, conv.id, {
+          lastMessageAt: conv.lastMessageAt,
+          unread: conv.unread,
+        });
         batch.events.push({
           type: 'conversation.updated',
           data: { id: conv.id, accountId: account.accountId, lastMessageAt: at },

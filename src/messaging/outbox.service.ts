@@ -22,6 +22,7 @@ import {
 } from '../sdk';
 import { Account, Conversation, Message, MessageRemoteId } from '../storage/entities';
 import { insertRow } from '../common/db';
+import { selectValue, updateById } from '../storage/bulk-insert';
 import { CONFIG, DATA_SOURCE, LOGGER, QUEUE } from '../tokens';
 import { messageView } from './message.view';
 import { BridgesService, type RelayWork } from '../bridges/bridges.service';
@@ -497,15 +498,14 @@ export class OutboxService implements OnApplicationBootstrap {
     // The status events are written in the same transaction (one commit) and pushed after it.
     const deliveries = await this.ds.transaction(async (m) => {
       for (const { msg, conv, account, ids } of sent) {
-        const known = ids.length
-          ? await m.find(MessageRemoteId, {
-              where: { accountId: account.id, roomId: conv.remoteId, remoteId: In(ids) },
-              select: { remoteId: true },
-            })
-          : [];
-        const skip = new Set(known.map((k) => k.remoteId));
         for (const rid of new Set(ids))
-          if (!skip.has(rid))
+          if (
+            (await selectValue(m, MessageRemoteId, 'id', {
+              accountId: account.id,
+              roomId: conv.remoteId,
+              remoteId: rid,
+            })) === undefined
+          )
             await insertRow(m, MessageRemoteId, {
               id: randomUUID(),
               messageId: msg.id,
@@ -515,11 +515,11 @@ export class OutboxService implements OnApplicationBootstrap {
               createdAt: Date.now(),
             });
       }
-      await m.update(Message, { id: In(sent.map((x) => x.msg.id)) }, { status: 'sent' });
+      for (const { msg } of sent) await updateById(m, Message, msg.id, { status: 'sent' });
       const last = new Map<string, number>();
       for (const { msg } of sent)
         last.set(msg.conversationId, Math.max(last.get(msg.conversationId) ?? 0, msg.sentAt));
-      for (const [id, at] of last) await m.update(Conversation, { id }, { lastMessageAt: at });
+      for (const [id, at] of last) await updateById(m, Conversation, id, { lastMessageAt: at });
       const staged: (() => Promise<void>)[] = [];
       for (const [owner, items] of byOwner) staged.push(await this.events.stage(m, owner, items));
       return staged;
