@@ -54,6 +54,9 @@ export interface RelayWork {
 
 const NO_WORK: RelayWork = { jobs: [], copies: [] };
 
+/** How long a conversation's bridge topology is reused across batches. */
+const TOPOLOGY_TTL_MS = 1000;
+
 interface Topology {
   /** In creation order. */
   bridges: Bridge[];
@@ -113,11 +116,13 @@ export class BridgesService {
       source,
       createdAt: Date.now(),
     };
+    this.forgetTopologies();
     await this.ds.transaction(async (m) => {
       await insertRow(m, Bridge, bridge);
       for (const conversationId of input.conversations)
         await insertRow(m, BridgeMember, { bridgeId: bridge.id, conversationId });
     });
+    this.forgetTopologies();
     const view = this.view(bridge, input.conversations);
     await this.events.publish(user.id, 'bridge.updated', view);
     this.logger.info('bridge created', {
@@ -162,6 +167,7 @@ export class BridgesService {
   async remove(user: AuthUser, id: string): Promise<void> {
     const bridge = await this.reachable(user, id);
     await this.ds.getRepository(Bridge).delete({ id });
+    this.forgetTopologies();
     await this.events.publish(bridge.ownerId, 'bridge.updated', { id, removed: true });
   }
 
@@ -273,9 +279,29 @@ export class BridgesService {
   private topology(m: EntityManager, conversationId: string, cache?: RelayCache): Promise<Topology | null> {
     const hit = cache?.topologies.get(conversationId);
     if (hit) return hit;
-    const p = this.loadTopology(m, conversationId);
+    // Also kept for a moment across batches (a busy room's messages arrive in many small batches);
+    // creating or removing a bridge here clears it, and anything else is seen within TOPOLOGY_TTL_MS.
+    const recent = this.recentTopologies.get(conversationId);
+    if (recent && Date.now() - recent.at < TOPOLOGY_TTL_MS) {
+      cache?.topologies.set(conversationId, Promise.resolve(recent.topology));
+      return Promise.resolve(recent.topology);
+    }
+    const generation = this.topologyGeneration;
+    const p = this.loadTopology(m, conversationId).then((topology) => {
+      if (generation === this.topologyGeneration)
+        this.recentTopologies.set(conversationId, { topology, at: Date.now() });
+      return topology;
+    });
     cache?.topologies.set(conversationId, p);
     return p;
+  }
+
+  private readonly recentTopologies = new Map<string, { topology: Topology | null; at: number }>();
+  private topologyGeneration = 0;
+
+  private forgetTopologies(): void {
+    this.topologyGeneration++;
+    this.recentTopologies.clear();
   }
 
   private async loadTopology(m: EntityManager, conversationId: string): Promise<Topology | null> {
