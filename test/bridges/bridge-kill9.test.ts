@@ -147,7 +147,6 @@ describe('a bridge across kill -9', () => {
         .map((e) => e.text.slice(5));
 
     // Mia's burst; the gateway is killed once a fifth of it has reached IRC, and she keeps talking.
-    let kills = 0;
     const burst = (async () => {
       for (let i = 0; i < TOTAL; i++)
         await mx('PUT', `/rooms/${encodeURIComponent(room)}/send/m.room.message/b${i}`, {
@@ -157,7 +156,6 @@ describe('a bridge across kill -9', () => {
     })();
     await eventually(async () => onIrc().length >= TOTAL / 5, 'a fifth relayed', 60_000);
     await proc.kill9();
-    kills++;
     const atKill = { irc: new Set(onIrc()).size, xmpp: new Set(onXmpp()).size };
     expect(atKill.irc).toBeLessThan(TOTAL); // the crash interrupted the relay
     proc = await startGateway(port);
@@ -194,8 +192,9 @@ describe('a bridge across kill -9', () => {
       console.log(
         `bridge kill -9 → ${network}: ${atKill[network]} relayed before the kill, ${got.length} lines, ${duplicates} repeated`,
       );
-      if (network === 'irc') expect(duplicates).toBe(0);
-      else expect(duplicates).toBeLessThanOrEqual(kills);
+      // IRC: the line in flight is found in the replay, not sent again. XMPP: a stanza resent after the
+      // restart carries the same origin-id, by which the receiving client (ours here) drops the repeat.
+      expect(duplicates).toBe(0);
       // In the order Mia said them (first arrivals).
       expect([...new Set(got)]).toEqual(want);
     }
