@@ -38,7 +38,7 @@ export interface RunningGateway {
 export function storageConfigOf(config: AppConfig): StorageConfig {
   return config.database.url
     ? { kind: 'postgres', url: config.database.url }
-    : { kind: 'sqlite', path: config.database.sqlitePath };
+    : { kind: 'sqlite', path: config.database.sqlitePath, synchronous: config.database.sqliteSynchronous };
 }
 
 export function openQueue(config: AppConfig, logger: Logger): QueuePort {
@@ -53,7 +53,14 @@ export function openQueue(config: AppConfig, logger: Logger): QueuePort {
   };
   return config.queue.redisUrl
     ? createQueue({ kind: 'redis', url: config.queue.redisUrl }, options)
-    : createQueue({ kind: 'embedded', path: config.queue.embeddedPath }, options);
+    : createQueue(
+        {
+          kind: 'embedded',
+          path: config.queue.embeddedPath,
+          synchronous: config.database.sqliteSynchronous,
+        },
+        options,
+      );
 }
 
 /** The config's adapter entries in the registry's words (disabled ones are not loaded at all). */

@@ -55,7 +55,10 @@ describe('defaults', () => {
       trustProxy: false,
     });
     expect(c.dataDir).toBe(join(dir, 'data'));
-    expect(c.database).toEqual({ sqlitePath: join(dir, 'data', 'switchboard.sqlite') });
+    expect(c.database).toEqual({
+      sqlitePath: join(dir, 'data', 'switchboard.sqlite'),
+      sqliteSynchronous: 'full',
+    });
     expect(c.queue).toEqual({
       embeddedPath: join(dir, 'data', 'queue.sqlite'),
       concurrency: 4,

@@ -532,7 +532,7 @@ function resolveConfig(
         });
   const stdoutIsTTY = opts.stdoutIsTTY ?? process.stdout.isTTY === true;
   const { publicUrl, ...server } = p.server;
-  const { url, sqlitePath } = p.database;
+  const { url, sqlitePath, sqliteSynchronous } = p.database;
   const { redisUrl, embeddedPath, ...queue } = p.queue;
   const { secretKey, ...security } = p.security;
   const { password, ...admin } = p.admin;
@@ -545,6 +545,7 @@ function resolveConfig(
     database: {
       ...(url !== undefined && { url }),
       sqlitePath: resolve(cwd, sqlitePath ?? join(dataDir, 'switchboard.sqlite')),
+      sqliteSynchronous,
     },
     queue: {
       ...(redisUrl !== undefined && { redisUrl }),

@@ -61,6 +61,8 @@ export interface AppConfig {
     readonly url?: string;
     /** Absolute path of the SQLite file (used in embedded mode). */
     readonly sqlitePath: string;
+    /** See the config key: 'full' waits for the disk at every commit, 'normal' does not. */
+    readonly sqliteSynchronous: 'full' | 'normal';
   };
   readonly queue: {
     /** Redis URL (BullMQ driver); absent → the embedded queue. A secret: print it through redactConfig. */

@@ -7,7 +7,14 @@ import { MIGRATIONS } from './migrations';
 import { RowDefaultsSubscriber } from './row-defaults.subscriber';
 
 /** SQLite file for the embedded default, or a PostgreSQL URL for cluster mode. */
-export type StorageConfig = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+export type StorageConfig =
+  | {
+      kind: 'sqlite';
+      path: string;
+      /** 'full' (default): each commit waits for the disk (survives power loss); 'normal': survives kill -9. */
+      synchronous?: 'full' | 'normal';
+    }
+  | { kind: 'postgres'; url: string };
 
 export interface OpenDatabaseOptions {
   /** Apply pending migrations before returning (default true). `switchboard migrate` passes false and migrates itself. */
@@ -69,6 +76,7 @@ export function dataSourceOptions(cfg: StorageConfig, opts: OpenDatabaseOptions 
         statementCacheSize: 1000,
         prepareDatabase: (db: { pragma(sql: string): unknown }) => {
           db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+          db.pragma(`synchronous = ${cfg.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
         },
       };
     }
