@@ -34,6 +34,8 @@ export const bridgeOptionsSchema = z.strictObject({
   templates: z.record(z.string().min(1).max(64), z.string().min(1).max(200)).optional(),
   /** Post relays as notices (Matrix m.notice, IRC NOTICE): bots and clients treat them as not-human. */
   notice: z.boolean().optional(),
+  /** Longest relayed text in characters (default 1,200 on IRC and SIP, 16,000 elsewhere); longer is cut. */
+  maxLength: z.number().int().min(100).max(100_000).optional(),
 });
 export type BridgeOptions = z.infer<typeof bridgeOptionsSchema>;
 
@@ -227,6 +229,7 @@ export class BridgesService {
           },
           target,
           options.templates,
+          options.maxLength,
         );
         const origin: MessageOrigin = {
           bridgeId: bridge.id,
@@ -382,6 +385,7 @@ export class BridgesService {
         },
         account?.adapterId ?? 'unknown',
         (bridge?.options as BridgeOptions | undefined)?.templates,
+        (bridge?.options as BridgeOptions | undefined)?.maxLength,
       );
       const editedAt = source.editedAt ?? Date.now();
       await m.update(

@@ -1,4 +1,4 @@
-import { DEFAULT_RELAY_TEMPLATES, renderRelay, type RelaySource } from './bridge-format';
+import { DEFAULT_RELAY_MAX_LENGTH, DEFAULT_RELAY_TEMPLATES, renderRelay, type RelaySource } from './bridge-format';
 
 const src = (o: Partial<RelaySource> = {}): RelaySource => ({
   nick: 'alice',
@@ -69,5 +69,26 @@ describe('renderRelay', () => {
       expect(html).not.toContain('<a ');
       expect(html).not.toContain('<script');
     }
+  });
+
+  it('cuts a relay longer than the target allows and says how much is missing (no HTML then)', () => {
+    const long = {
+      nick: 'mia',
+      text: 'x'.repeat(5000),
+      kind: 'text' as const,
+      network: 'matrix',
+      html: '<b>x</b>',
+    };
+    const irc = renderRelay(long, 'irc');
+    expect([...irc.text].length).toBeLessThanOrEqual(DEFAULT_RELAY_MAX_LENGTH.irc!);
+    expect(irc.text.startsWith('<mia> xxx')).toBe(true);
+    expect(irc.text).toMatch(/… \[\d+ more characters not relayed\]$/);
+    const own = renderRelay(long, 'xmpp', {}, 100);
+    expect([...own.text].length).toBeLessThanOrEqual(100);
+    expect(own.html).toBeUndefined();
+    // Short ones are untouched, and a cut never splits a surrogate pair.
+    expect(renderRelay({ ...long, text: 'hi' }, 'irc').text).toBe('<mia> hi');
+    const emoji = renderRelay({ ...long, text: '😀'.repeat(300) }, 'irc', {}, 120);
+    expect(emoji.text).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])/);
   });
 });

@@ -16,6 +16,17 @@ export const DEFAULT_RELAY_TEMPLATES: Readonly<RelayTemplates> = {
   default: '{nick}: {text}',
 };
 
+/**
+ * Longest relayed text, in characters, per target network (`default` for the rest): a 64 KiB paste on
+ * Matrix would otherwise become some 160 IRC lines, paced out by the flood limits for minutes. A bridge
+ * option (`maxLength`) overrides it.
+ */
+export const DEFAULT_RELAY_MAX_LENGTH: Readonly<Record<string, number>> = {
+  irc: 1200,
+  sip: 1200,
+  default: 16_000,
+};
+
 /** Networks whose messages carry no formatting markup: the relay is plain text there. */
 const PLAIN_NETWORKS = new Set(['irc', 'sip']);
 
@@ -48,7 +59,25 @@ export function renderRelay(
   source: RelaySource,
   targetNetwork: string,
   templates: RelayTemplates = {},
+  maxLength?: number,
 ): RelayText {
+  const limit = maxLength ?? DEFAULT_RELAY_MAX_LENGTH[targetNetwork] ?? DEFAULT_RELAY_MAX_LENGTH.default!;
+  const full = renderFull(source, targetNetwork, templates);
+  const chars = [...full.text];
+  if (chars.length <= limit) return full;
+  // Cut on a character (not inside a surrogate pair) and say so; the HTML is dropped rather than cut
+  // inside a tag: the plain text is what the target shows.
+  const note = ` … [${chars.length - limit} more characters not relayed]`;
+  return {
+    text:
+      chars
+        .slice(0, Math.max(0, limit - [...note].length))
+        .join('')
+        .trimEnd() + note,
+  };
+}
+
+function renderFull(source: RelaySource, targetNetwork: string, templates: RelayTemplates): RelayText {
   const template =
     templates[targetNetwork] ??
     DEFAULT_RELAY_TEMPLATES[targetNetwork] ??

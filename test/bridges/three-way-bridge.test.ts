@@ -190,6 +190,12 @@ describe('a three-way bridge', () => {
     });
     expect(badOption.status).toBe(400);
     expect(badOption.json.error.message).toContain('options.templates.irc');
+    const tooShort = await me.call('POST', '/api/v1/bridges', {
+      conversations: [conv.irc, conv.xmpp],
+      options: { maxLength: 5 },
+    });
+    expect(tooShort.status).toBe(400);
+    expect(tooShort.json.error.message).toContain('options.maxLength');
 
     // Another user can neither bridge the owner's conversations nor see or remove the bridge.
     expect(
@@ -368,6 +374,18 @@ describe('a three-way bridge', () => {
     expect(xmppRelayed('y').length - before.xmpp).toBe(1);
     expect((await relayedOnMatrix()).length - before.matrix).toBe(1);
     expect(ircLines(ian).some((l) => l.text.includes('other channel'))).toBe(false);
+  });
+
+  it('cuts a relay longer than the target allows, and says so', async () => {
+    const before = (ian as unknown as { lines: string[] }).lines.length;
+    await miaSay(`long ${'y'.repeat(5000)}`);
+    await ian.waitFor(/PRIVMSG #bridge :.*\[\d+ more characters not relayed\]$/);
+    // The default 1,200 characters on IRC: a few lines, not the 10+ the whole paste would take.
+    const lines = (ian as unknown as { lines: string[] }).lines
+      .slice(before)
+      .filter((l) => /PRIVMSG #bridge :/.test(l));
+    expect(lines.length).toBeLessThanOrEqual(4);
+    expect(lines[0]).toMatch(/PRIVMSG #bridge :<mia> long yyy/);
   });
 
   it('stops relaying when the bridge is removed', async () => {
