@@ -78,13 +78,7 @@ export class ClientEventsService implements OnModuleDestroy {
       const seq = Number((res.identifiers[0] as { seq?: unknown } | undefined)?.seq);
       if (!Number.isSafeInteger(seq)) throw new Error('the event log did not return the new sequence number');
       const frame: ClientEventFrame = { type, data, at: new Date(at).toISOString(), seq };
-      for (const l of this.listeners.get(userId) ?? []) {
-        try {
-          l(frame);
-        } catch (err) {
-          this.logger.warn('event listener failed', { err });
-        }
-      }
+      this.notify(userId, [frame]);
       return frame;
     });
     this.chain = run.catch(() => undefined);
@@ -153,18 +147,21 @@ export class ClientEventsService implements OnModuleDestroy {
       at: new Date(r.at).toISOString(),
       seq: seqs[i]!,
     }));
-    const deliver = () => {
-      const listeners = [...(this.listeners.get(userId) ?? [])];
-      for (const frame of frames)
-        for (const l of listeners) {
-          try {
-            l(frame);
-          } catch (err) {
-            this.logger.warn('event listener failed', { err });
-          }
-        }
-    };
+    const deliver = () => this.notify(userId, frames);
     return { frames, deliver };
+  }
+
+  /** Pushes frames to the user's live connections; a failing listener does not stop the others. */
+  private notify(userId: string, frames: readonly ClientEventFrame[]): void {
+    const listeners = [...(this.listeners.get(userId) ?? [])];
+    for (const frame of frames)
+      for (const l of listeners) {
+        try {
+          l(frame);
+        } catch (err) {
+          this.logger.warn('event listener failed', { err });
+        }
+      }
   }
 
   subscribe(userId: string, listener: Listener): () => void {
