@@ -322,12 +322,6 @@ export class OutboxService implements OnApplicationBootstrap {
     }
   }
 
-  /** Sends one message through its account's client. Idempotent by message id. */
-  async deliver(messageId: string): Promise<void> {
-    const done = await this.deliverMany([messageId]);
-    if (done.failed) throw done.failed.err;
-  }
-
   /**
    * The outbox worker: sends messages in order through their accounts' clients, then records them as sent
    * together (one transaction, one batch of client events). Idempotent by message id: a message no longer

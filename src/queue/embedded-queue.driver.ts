@@ -131,22 +131,34 @@ export class EmbeddedQueueDriver implements QueuePort {
     return normalized.map((j, i) => ({ id: j.id, added: added[i] === true }));
   }
 
-  process<T>(queue: string, handler: JobHandler<T>, opts: ProcessOptions = {}): Promise<void> {
+  async process<T>(queue: string, handler: JobHandler<T>, opts: ProcessOptions = {}): Promise<void> {
+    this.assertOpen();
+    validateQueueName(queue);
     if (typeof handler !== 'function')
       throw new QueueError('invalid-argument', 'process() needs a handler function');
     const h = handler as JobHandler<unknown>;
-    return this.processBatches<unknown>(queue, (jobs) => h(jobs[0]!), { ...opts, single: true });
+    return this.startWorker(queue, (jobs) => h(jobs[0]!), opts, true);
   }
 
   async processBatches<T>(
     queue: string,
     handler: BatchJobHandler<T>,
-    opts: ProcessOptions & { single?: boolean } = {},
+    opts: ProcessOptions = {},
   ): Promise<void> {
     this.assertOpen();
     validateQueueName(queue);
     if (typeof handler !== 'function')
-      throw new QueueError('invalid-argument', 'process() needs a handler function');
+      throw new QueueError('invalid-argument', 'processBatches() needs a handler function');
+    return this.startWorker(queue, handler as BatchJobHandler<unknown>, opts, false);
+  }
+
+  /** `single`: one job per handler call (`process`); otherwise a claimed run goes to the handler whole. */
+  private async startWorker(
+    queue: string,
+    handler: BatchJobHandler<unknown>,
+    opts: ProcessOptions,
+    single: boolean,
+  ): Promise<void> {
     const concurrency = opts.concurrency ?? 1;
     if (!Number.isInteger(concurrency) || concurrency < 1) {
       throw new QueueError(
@@ -157,15 +169,7 @@ export class EmbeddedQueueDriver implements QueuePort {
     if (this.workers.has(queue))
       throw new QueueError('already-processing', `queue ${queue} is already being processed here`);
     this.store.recoverOwners(ownerIsDead, Date.now());
-    const worker = new EmbeddedWorker(
-      this,
-      this.store,
-      queue,
-      handler as BatchJobHandler<unknown>,
-      opts.single === true,
-      concurrency,
-      this.owner,
-    );
+    const worker = new EmbeddedWorker(this, this.store, queue, handler, single, concurrency, this.owner);
     this.workers.set(queue, worker);
     const key = wakeKey(this.path, queue);
     const set = wakers.get(key) ?? new Set();
@@ -358,16 +362,15 @@ class EmbeddedWorker {
       const batch = this.single ? rows.slice(next, next + 1) : rows.slice(next);
       let failure: { at: number; err: unknown } | null = null;
       try {
-        const jobs = batch.map(
-          (row): Job<unknown> =>
-            Object.freeze({
-              id: row.id,
-              queue: this.queue,
-              data: JSON.parse(row.data) as unknown,
-              ...(row.grp !== null ? { group: row.grp } : {}),
-              attempt: row.attempts,
-              maxAttempts: row.max_attempts,
-            }),
+        const jobs = batch.map((row): Job<unknown> =>
+          Object.freeze({
+            id: row.id,
+            queue: this.queue,
+            data: JSON.parse(row.data) as unknown,
+            ...(row.grp !== null ? { group: row.grp } : {}),
+            attempt: row.attempts,
+            maxAttempts: row.max_attempts,
+          }),
         );
         await this.handler(jobs);
       } catch (err) {
