@@ -59,7 +59,10 @@ describe('outbox durability across kill -9', () => {
     const conv = await api.call('POST', '/api/v1/conversations', { accountId: alice, address: '#crash' });
     expect(conv.status).toBe(201);
 
-    // A burst, ten requests at a time; the process is killed while messages are still queued.
+    // A burst, ten requests at a time; the process is killed while messages are still queued. The order of
+    // acceptance is the server's: message ids are UUIDv7 taken in the order requests reach the outbox's
+    // (serialized) transaction, while the order in which ten parallel responses are read here is not.
+    const acceptedIds = new Map<string, string>();
     const accepted: string[] = [];
     const total = 400;
     let killed = false;
@@ -69,7 +72,10 @@ describe('outbox durability across kill -9', () => {
           text: `m${i}`,
           clientId: `c${i}`,
         });
-        if (r.status === 202) accepted.push(`m${i}`);
+        if (r.status === 202) {
+          accepted.push(`m${i}`);
+          acceptedIds.set(`m${i}`, (r.json as { id: string }).id);
+        }
       } catch {
         // the process is gone
       }
@@ -116,7 +122,8 @@ describe('outbox durability across kill -9', () => {
     expect(duplicates).toBeLessThanOrEqual(1);
     // Per-conversation order: first arrivals follow the order of acceptance.
     const firstArrival = [...new Set(reached)];
-    const order = accepted.filter((t) => firstArrival.includes(t));
+    const byAcceptance = [...accepted].sort((a, b) => (acceptedIds.get(a)! < acceptedIds.get(b)! ? -1 : 1));
+    const order = byAcceptance.filter((t) => firstArrival.includes(t));
     expect(firstArrival.filter((t) => accepted.includes(t))).toEqual(order);
   });
 });
