@@ -9,6 +9,8 @@ import { AuthController } from './api/auth/auth.controller';
 import { AuthGuard } from './api/auth/auth.guard';
 import { AuthService } from './api/auth/auth.service';
 import { BridgesController } from './api/bridges/bridges.controller';
+import { MediaController } from './api/media/media.controller';
+import { MediaRelayService } from './media/media-relay.service';
 import { BridgesService } from './bridges/bridges.service';
 import { ConfigBridgesService } from './bridges/config-bridges.service';
 import { CALLS_MODULE } from './calls';
@@ -58,6 +60,7 @@ export class AppModule {
         ContactsController,
         SearchController,
         BridgesController,
+        MediaController,
         ...CALLS_MODULE.controllers,
       ],
       providers: [
@@ -75,6 +78,7 @@ export class AppModule {
         IngestService,
         AccountsService,
         OutboxService,
+        MediaRelayService,
         OwnSends,
         OutboxLanes,
         ConversationsService,

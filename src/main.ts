@@ -222,7 +222,7 @@ function projectRoot(from = __dirname): string {
 
 /**
  * The browser client, built to dist/web, served at `/` with a fallback to index.html for its own routes;
- * the API, health, metrics and docs paths are never shadowed.
+ * the API, health, metrics, media and docs paths are never shadowed.
  */
 function serveWebClient(app: NestExpressApplication, logger: Logger): void {
   const dir = path.join(projectRoot(), 'dist', 'web');
@@ -243,7 +243,7 @@ function serveWebClient(app: NestExpressApplication, logger: Logger): void {
     }),
   );
   app.use((req: Request, res: Response, next: NextFunction) => {
-    const apiPath = /^\/(api|healthz|metrics)(\/|$)/.test(req.path);
+    const apiPath = /^\/(api|healthz|metrics|media)(\/|$)/.test(req.path);
     if (req.method !== 'GET' || apiPath || !req.accepts('html')) return next();
     res.setHeader('Cache-Control', 'no-cache');
     res.sendFile(index);

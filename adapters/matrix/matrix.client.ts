@@ -497,7 +497,7 @@ export class MatrixNetworkClient
    */
   async sendAttachment(
     roomId: RemoteRoomId,
-    file: { name: string; mimeType: string; data: Uint8Array },
+    file: { name: string; mimeType: string; data: Uint8Array; caption?: string },
     transactionId: TransactionId,
   ): Promise<RemoteMessageId> {
     const api = this.requireApi();
@@ -517,7 +517,8 @@ export class MatrixNetworkClient
       top === 'image' ? 'm.image' : top === 'audio' ? 'm.audio' : top === 'video' ? 'm.video' : 'm.file';
     const content: Json = {
       msgtype,
-      body: file.name,
+      // Matrix v1.10: a body other than the file name is the file's caption.
+      body: file.caption ?? file.name,
       filename: file.name,
       url: uri,
       info: { mimetype: file.mimeType, size: file.data.byteLength },

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
+  type RemoteAttachment,
   type RemoteEvent,
   RemoteMessageId,
   RemoteRoomId,
@@ -51,6 +52,27 @@ export function delayStamp(stanza: Element): string | undefined {
   if (!stamp) return undefined;
   const t = Date.parse(stamp);
   return Number.isNaN(t) ? undefined : new Date(t).toISOString();
+}
+
+/**
+ * XEP-0066 out-of-band files (the XEP-0363 upload links clients send): an http(s) URL on the sender's
+ * upload server, never fetched by the gateway, only passed on as a link. Clients also put the URL in the
+ * body (for clients without OOB); the text is kept as it came.
+ */
+export function oobAttachments(stanza: Element): RemoteAttachment[] {
+  const out: RemoteAttachment[] = [];
+  for (const x of stanza.getChildren('x', NS.oob)) {
+    const url = x.getChildText('url')?.trim();
+    if (!url || !/^https?:\/\/\S+$/i.test(url) || out.some((a) => a.url === url)) continue;
+    let name = 'file';
+    try {
+      name = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '') || 'file';
+    } catch {
+      continue; // not a URL after all
+    }
+    out.push({ name, mimeType: 'application/octet-stream', url });
+  }
+  return out;
 }
 
 /**
@@ -274,6 +296,7 @@ function mapCommon(stanza: Element, w: Where, ctx: MessageContext): MappedMessag
   const reply = stanza.getChild('reply', NS.reply);
   const text = reply ? stripReplyFallback(stanza, body) : body;
   const origin = stanza.getChild('origin-id', NS.sid)?.attrs.id;
+  const attachments = oobAttachments(stanza);
   events.push({
     type: 'message',
     at,
@@ -283,6 +306,7 @@ function mapCommon(stanza: Element, w: Where, ctx: MessageContext): MappedMessag
     kind: text.startsWith('/me ') ? 'emote' : 'text',
     text: text.startsWith('/me ') ? text.slice(4) : text,
     ...(reply?.attrs.id ? { replyTo: ref(reply.attrs.id) } : {}),
+    ...(attachments.length ? { attachments } : {}),
     ...(sender.self && origin ? { transactionId: origin } : {}),
     ...(w.backfill ? { backfill: true } : {}),
     roomKind: w.roomKind,

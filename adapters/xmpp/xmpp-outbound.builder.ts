@@ -19,9 +19,13 @@ export function buildTextMessage(m: {
   id: string;
   text: string;
   replyTo?: { id: string; to: string; quote?: string };
+  /** http(s) links to files: XEP-0066 OOB, so clients show them inline. */
+  oob?: readonly string[];
 }): Element {
   let body = m.text;
   const extra: Element[] = [];
+  for (const url of m.oob ?? [])
+    if (/^https?:\/\//i.test(url)) extra.push(xml('x', { xmlns: NS.oob }, xml('url', {}, url)));
   if (m.replyTo) {
     // XEP-0461 reply with a XEP-0428 fallback quote for clients without reply support.
     extra.push(xml('reply', { xmlns: NS.reply, to: m.replyTo.to, id: m.replyTo.id }));

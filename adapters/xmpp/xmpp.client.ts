@@ -804,7 +804,18 @@ export class XmppClient
         ? { id: r.byMessageId.get(message.replyTo) ?? message.replyTo, to }
         : { id: message.replyTo, to };
     }
-    await this.write(entity, buildTextMessage({ to, type, id, text, ...(replyTo ? { replyTo } : {}) }));
+    const oob = message.attachments?.map((a) => a.url);
+    await this.write(
+      entity,
+      buildTextMessage({
+        to,
+        type,
+        id,
+        text,
+        ...(replyTo ? { replyTo } : {}),
+        ...(oob?.length ? { oob } : {}),
+      }),
+    );
     const confirmed = this.confirmWritten();
     confirmed.catch(() => undefined); // the caller may stop awaiting after an earlier failure
     return { messageIds: [RemoteMessageId(id)], confirmed };

@@ -38,6 +38,8 @@ export const NS = {
   fallback: 'urn:xmpp:fallback:0',
   /** XEP-0359 */
   sid: 'urn:xmpp:sid:0',
+  /** XEP-0066 (out-of-band data: a file's URL) */
+  oob: 'jabber:x:oob',
   /** XEP-0313 and the XEP-0059 result set management it pages with */
   mam: 'urn:xmpp:mam:2',
   rsm: 'http://jabber.org/protocol/rsm',

@@ -250,7 +250,8 @@ export class BridgesService {
           replyToId: msg.replyToId ? await this.copyIn(m, msg.replyToId, member.conversationId) : null,
           editedAt: null,
           deleted: false,
-          attachments: null,
+          // The source's files: the outbox fetches, checks and links them when it sends the copy (ADR 0015).
+          attachments: msg.attachments?.length ? msg.attachments : null,
           sentAt: Date.now(),
           status: 'queued',
           failReason: null,

@@ -572,6 +572,7 @@ function resolveConfig(
     })),
     events: p.events,
     calls: p.calls,
+    media: p.media,
     log: { level: p.log.level, format: p.log.format ?? (stdoutIsTTY ? 'pretty' : 'json') },
   };
 }

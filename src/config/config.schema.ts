@@ -360,6 +360,15 @@ const logSchema = z.strictObject({
   }),
 });
 
+const mediaSchema = z.strictObject({
+  maxBytes: key(int(1024, 512 * MiB).default(20 * MiB), {
+    description:
+      'Largest file, in bytes, a bridge fetches from a network (Matrix media) to serve by link at ' +
+      '<server.publicUrl>/media/... and to upload where the target network takes files. Larger files are ' +
+      'relayed as a "[file: ... not relayed]" note.',
+  }),
+});
+
 function list<T extends z.ZodType>(item: T) {
   return z.array(item, { error: 'expected a list' });
 }
@@ -414,6 +423,7 @@ export const configSchema = z.strictObject({
   }),
   events: key(eventsSchema.prefault({}), { description: 'Client events over the WebSocket.' }),
   calls: key(callsSchema.prefault({}), { description: 'Voice calls: media and ringing.' }),
+  media: key(mediaSchema.prefault({}), { description: 'Files relayed by bridges.' }),
   log: key(logSchema.prefault({}), { description: 'What the gateway logs, and how.' }),
 });
 

@@ -39,7 +39,11 @@ export interface RelaySource {
   /** Adapter id of the network it was said on. */
   network: string;
   bridgeName?: string | null;
-  attachments?: readonly { name: string; url: string }[] | null;
+  /**
+   * Files: each is its `label` (e.g. "[image: cat.png]", set by the media relay) then its `url` (a link;
+   * empty for none). Without a label only the URL is shown.
+   */
+  attachments?: readonly { name: string; url: string; label?: string }[] | null;
   /** The copy replaces an earlier one (an edit on a network without native edits). */
   correction?: boolean;
 }
@@ -77,14 +81,21 @@ export function renderRelay(
   };
 }
 
+function linkHtml(u: string): string {
+  const href = safeHref(u);
+  return href ? `<a href="${escapeHtml(href)}">${escapeHtml(u)}</a>` : escapeHtml(u);
+}
+
 function renderFull(source: RelaySource, targetNetwork: string, templates: RelayTemplates): RelayText {
   const template =
     templates[targetNetwork] ??
     DEFAULT_RELAY_TEMPLATES[targetNetwork] ??
     templates.default ??
     DEFAULT_RELAY_TEMPLATES.default!;
-  const links = (source.attachments ?? []).map((a) => a.url).filter((u) => u.length > 0);
-  const body = [source.text, ...links].filter((s) => s.length > 0).join(' ');
+  const files = source.attachments ?? [];
+  const body = [source.text, ...files.flatMap((a) => [a.label ?? '', a.url])]
+    .filter((s) => s.length > 0)
+    .join(' ');
   // An action reads "* nick waves" everywhere; the template is for speech.
   // A display name is one line: a line break in it would start a relayed line that looks like someone
   // else speaking ("evil\n<admin> …" on IRC).
@@ -96,10 +107,7 @@ function renderFull(source: RelaySource, targetNetwork: string, templates: Relay
     source.html ?? escapeHtml(source.text),
     // Attachment URLs come from strangers: only http(s), mailto and xmpp become links (never javascript:
     // or data:); any other stays visible as text.
-    ...links.map((u) => {
-      const href = safeHref(u);
-      return href ? `<a href="${escapeHtml(href)}">${escapeHtml(u)}</a>` : escapeHtml(u);
-    }),
+    ...files.flatMap((a) => [a.label ? escapeHtml(a.label) : '', a.url ? linkHtml(a.url) : '']),
   ]
     .filter((s) => s.length > 0)
     .join(' ');

@@ -13,6 +13,7 @@ import {
   RemoteRoomId,
   TransactionId,
   fromHtml,
+  isAttachmentsCapable,
   isEditCapable,
   isPipelinedSendCapable,
   isSentCheckCapable,
@@ -30,6 +31,7 @@ import { OUTBOX_QUEUE, editJob, redactJob, sendJob, type OutboxJob } from './out
 import { newMessageId } from './message-id';
 import { OwnSends } from './own-sends';
 import { OutboxLanes } from './outbox-lanes';
+import { MediaRelayService } from '../media/media-relay.service';
 
 /** A message the network took, and where. */
 interface Sent {
@@ -60,6 +62,7 @@ export class OutboxService implements OnApplicationBootstrap {
     private readonly bridges: BridgesService,
     private readonly ownSends: OwnSends,
     private readonly lanes: OutboxLanes,
+    private readonly media: MediaRelayService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -425,6 +428,12 @@ export class OutboxService implements OnApplicationBootstrap {
         `account ${account.id} is not connected; the message waits in the outbox`,
       );
     }
+    // A bridged copy with files: fetched, checked and linked (or uploaded) just before it goes out (ADR 0015).
+    const media =
+      msg.origin && msg.attachments?.length
+        ? await this.media.prepareCopy(msg, account.adapterId, isAttachmentsCapable(client))
+        : undefined;
+    if (media) msg = media.msg;
     let replyTo: RemoteMessageId | undefined;
     if (msg.replyToId) {
       const ref = await this.ds
@@ -440,6 +449,7 @@ export class OutboxService implements OnApplicationBootstrap {
       text: msg.text,
       formatted: msg.html ? fromHtml(msg.html) : undefined,
       replyTo,
+      ...(media?.links.length ? { attachments: media.links } : {}),
     };
     // A network that cannot confirm a line written just before a crash (IRC) may show it in the history it
     // replayed when we rejoined: then it got through, and sending it again would post it twice.
@@ -455,6 +465,14 @@ export class OutboxService implements OnApplicationBootstrap {
       }
     }
     try {
+      if (media?.upload && isAttachmentsCapable(client)) {
+        const id = await client.sendAttachment(outbound.roomId, media.upload, outbound.transactionId);
+        return {
+          sent: { msg, conv, account, ids: [id] },
+          confirmed: Promise.resolve(true),
+          pipelined: false,
+        };
+      }
       // A network that pipelines takes the next message before this one is confirmed.
       if (isPipelinedSendCapable(client)) {
         const w = await client.sendPipelined(outbound);

@@ -78,7 +78,8 @@ export interface ReactionsCapable {
 export interface AttachmentsCapable {
   sendAttachment(
     roomId: RemoteRoomId,
-    file: { name: string; mimeType: string; data: Uint8Array },
+    /** `caption`: the text shown with the file (a relay's attribution); the file name when absent. */
+    file: { name: string; mimeType: string; data: Uint8Array; caption?: string },
     transactionId: TransactionId,
   ): Promise<RemoteMessageId>;
   fetchAttachment(

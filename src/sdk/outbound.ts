@@ -9,6 +9,12 @@ export interface OutboundMessage {
   text: string;
   formatted?: FormattedBody;
   replyTo?: RemoteMessageId;
+  /**
+   * Files the text links to (served by the gateway, or links the sender's network gave): a network that
+   * can mark a link as a file (XMPP XEP-0066 OOB) does, so its clients show it inline. The text already
+   * carries the links; networks without such markup ignore this.
+   */
+  attachments?: { url: string; name: string; mimeType?: string }[];
 }
 
 /**

@@ -7,6 +7,7 @@ import { Call } from './call.entity';
 import { ClientEvent } from './client-event.entity';
 import { Conversation } from './conversation.entity';
 import { Endpoint } from './endpoint.entity';
+import { MediaFile } from './media-file.entity';
 import { Message } from './message.entity';
 import { MessageRemoteId } from './message-remote-id.entity';
 import { Person } from './person.entity';
@@ -23,6 +24,7 @@ export * from './call.entity';
 export * from './client-event.entity';
 export * from './conversation.entity';
 export * from './endpoint.entity';
+export * from './media-file.entity';
 export * from './message.entity';
 export * from './message-remote-id.entity';
 export * from './person.entity';
@@ -45,6 +47,7 @@ export const ENTITIES = [
   Bridge,
   BridgeMember,
   RelayLink,
+  MediaFile,
   Call,
   ClientEvent,
 ] as const;
