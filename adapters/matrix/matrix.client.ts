@@ -75,6 +75,24 @@ const MAX_GAP_EVENTS = 10_000;
 
 const isJson = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+type Block = FormattedBody['blocks'][number];
+type Inline = Extract<Block, { type: 'paragraph' }>['children'][number];
+
+/** The users a body's pills (mention nodes) name, in order, each once; not inside links or quotes. */
+function mentionedUsers(body: FormattedBody): string[] {
+  const out = new Set<string>();
+  const inline = (nodes: readonly Inline[]): void => {
+    for (const n of nodes) {
+      if (n.type === 'mention') out.add(n.userId);
+      else if (n.type === 'bold' || n.type === 'italic' || n.type === 'underline' || n.type === 'strike')
+        inline(n.children);
+    }
+  };
+  // A quoted pill is someone else's words: quoting it notifies nobody.
+  for (const b of body.blocks) if (b.type === 'paragraph') inline(b.children);
+  return [...out];
+}
+
 export class MatrixNetworkClient
   implements
     NetworkClient,
@@ -407,6 +425,11 @@ export class MatrixNetworkClient
     if (formatted) {
       c.format = 'org.matrix.custom.html';
       c.formatted_body = toHtml(formatted);
+      // Matrix v1.7 intentional mentions: the pills' users are notified (never our own id, per the spec).
+      // Only when there are pills: an empty m.mentions would turn off the display-name rules that notify
+      // people named in plain text.
+      const userIds = mentionedUsers(formatted).filter((u) => u !== this.session?.userId);
+      if (userIds.length) c['m.mentions'] = { user_ids: userIds };
     }
     return c;
   }
@@ -441,6 +464,9 @@ export class MatrixNetworkClient
       'm.relates_to': { rel_type: 'm.replace', event_id: messageId },
     };
     if (typeof inner.formatted_body === 'string') content.formatted_body = `* ${inner.formatted_body}`;
+    // An edit lists its mentions in m.new_content; the top level names only new ones, and we do not know
+    // the old ones: nobody is notified twice (v1.7).
+    if (inner['m.mentions'] !== undefined) content['m.mentions'] = {};
     await this.sendEvent(roomId, 'm.room.message', content, transactionId);
   }
 

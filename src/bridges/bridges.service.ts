@@ -9,6 +9,8 @@ import { iso } from '../common/time';
 import type { Logger } from '../common/logger';
 import { bridgeProblems } from '../core/bridge-rules';
 import { renderRelay } from '../core/bridge-format';
+import { rewriteMentions, type BridgedSpeaker } from '../core/bridge-mentions';
+import { BridgeSpeakers } from './bridge-speakers';
 import type { ConversationId } from '../core/ids';
 import { ClientEventsService } from '../events/client-events.service';
 import { messageView } from '../messaging/message.view';
@@ -186,6 +188,28 @@ export class BridgesService {
 
   // ---- relaying (called inside the transaction that stored the message) ----
 
+  /** Who spoke lately in each bridged conversation: the names a relayed mention can mean (ADR 0011). */
+  private readonly speakers = new BridgeSpeakers();
+
+  /**
+   * The source's text and HTML with its mentions in the target's form (a Matrix pill, an IRC nick); the
+   * body unchanged when there are none. Never stops a relay: a failure here relays the text as written.
+   */
+  private withMentions(
+    msg: Pick<Message, 'id' | 'text' | 'html'>,
+    sourceNetwork: string,
+    target: { conversationId: string; network: string },
+    speakers: readonly BridgedSpeaker[],
+  ): { text: string; html: string | null } {
+    try {
+      const r = rewriteMentions({ text: msg.text, html: msg.html }, sourceNetwork, target, speakers);
+      if (r) return { text: r.text, html: r.html };
+    } catch (err) {
+      this.logger.warn('mentions not rewritten', { message: msg.id, error: String(err) });
+    }
+    return { text: msg.text, html: msg.html };
+  }
+
   /**
    * Writes the copies of a new message into every conversation its conversation is bridged to. `origin`
    * messages (copies) are never relayed; neither are the user's own messages that come back from a network
@@ -207,21 +231,34 @@ export class BridgesService {
       : msg.senderName;
     const work: RelayWork = { jobs: [], copies: [] };
     const done = new Set<string>([msg.conversationId]);
+    await this.speakers.saw(m, msg);
     // Bridges in creation order; a target reached through two bridges gets one copy (the first bridge's).
     for (const bridge of bridges) {
       if (bridge.ownerId !== msg.ownerId) continue;
       // Replayed history from before the bridge existed is not the bridge's to relay.
       if (opts.backfill && msg.sentAt < bridge.createdAt) continue;
       const options = bridge.options as BridgeOptions;
-      for (const member of members.filter((x) => x.bridgeId === bridge.id)) {
+      const bridgeMembers = members.filter((x) => x.bridgeId === bridge.id);
+      const speakers = await this.speakers.of(
+        m,
+        bridgeMembers.map((x) => x.conversationId),
+        networkOf,
+      );
+      for (const member of bridgeMembers) {
         if (done.has(member.conversationId)) continue;
         done.add(member.conversationId);
         const target = networkOf(member.conversationId);
+        const body = this.withMentions(
+          msg,
+          sourceNetwork,
+          { conversationId: member.conversationId, network: target },
+          speakers,
+        );
         const rendered = renderRelay(
           {
             nick,
-            text: msg.text,
-            html: msg.html,
+            text: body.text,
+            html: body.html,
             kind: msg.kind,
             network: sourceNetwork,
             bridgeName: bridge.name,
@@ -374,11 +411,26 @@ export class BridgesService {
       const sourceAccount = sourceConv
         ? await m.findOne(Account, { where: { id: sourceConv.accountId } })
         : null;
+      // The corrected text's mentions, as the copy's were.
+      const topo = await this.topology(m, source.conversationId);
+      const speakers = topo
+        ? await this.speakers.of(
+            m,
+            topo.members.filter((x) => x.bridgeId === link.bridgeId).map((x) => x.conversationId),
+            topo.networkOf,
+          )
+        : [];
+      const body = this.withMentions(
+        source,
+        sourceAccount?.adapterId ?? 'unknown',
+        { conversationId: copy.conversationId, network: account?.adapterId ?? 'unknown' },
+        speakers,
+      );
       const rendered = renderRelay(
         {
           nick: typeof copy.origin?.nick === 'string' ? copy.origin.nick : source.senderName,
-          text: source.text,
-          html: source.html,
+          text: body.text,
+          html: body.html,
           kind: source.kind,
           network: sourceAccount?.adapterId ?? 'unknown',
           bridgeName: bridge?.name ?? null,
