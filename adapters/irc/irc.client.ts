@@ -710,6 +710,9 @@ export class IrcClient
       userId: this.userId(e.nick),
       displayName: e.nick,
       membership: 'join',
+      // A JOIN line is always news (who was already there comes as NAMES, which is not live).
+      live: true,
+      ...(this.isSelf(e.nick) ? { self: true } : {}),
     });
   }
 
@@ -732,6 +735,7 @@ export class IrcClient
       userId: this.userId(e.nick),
       displayName: e.nick,
       membership: 'leave',
+      live: true,
       ...(e.message ? { reason: e.message } : {}),
     });
   }
@@ -755,6 +759,7 @@ export class IrcClient
       userId: this.userId(e.kicked),
       displayName: e.kicked,
       membership: 'kick',
+      live: true,
       ...reason,
     });
   }
@@ -772,6 +777,9 @@ export class IrcClient
         userId: this.userId(e.nick),
         displayName: e.nick,
         membership: 'leave',
+        live: true,
+        // QUIT is network-wide: it is reported in each channel we share with the nick.
+        quit: true,
         ...(e.message ? { reason: e.message } : {}),
       });
     }
@@ -783,6 +791,8 @@ export class IrcClient
     const from = this.fold(e.nick);
     const to = this.fold(e.new_nick);
     const at = isoOf(e.time);
+    const rename = { from: e.nick, to: e.new_nick };
+    const self = this.isSelf(e.nick) || this.isSelf(e.new_nick) ? { self: true } : {};
     // A nick is the user's id on IRC: the old one leaves each shared channel and the new one joins.
     for (const ch of this.channels.values()) {
       if (!ch.members.delete(from)) continue;
@@ -796,6 +806,9 @@ export class IrcClient
         displayName: e.nick,
         membership: 'leave',
         reason: `now known as ${e.new_nick}`,
+        live: true,
+        rename,
+        ...self,
       });
       void this.emit({
         type: 'room.member',
@@ -804,6 +817,9 @@ export class IrcClient
         userId: this.userId(e.new_nick),
         displayName: e.new_nick,
         membership: 'join',
+        live: true,
+        rename,
+        ...self,
       });
     }
   }
@@ -839,6 +855,9 @@ export class IrcClient
         userId: this.userId(u.nick),
         displayName: u.nick,
         membership: 'join',
+        // A listing of who is there, sent on every (re)join: never announced as someone joining.
+        live: false,
+        ...(this.isSelf(u.nick) ? { self: true } : {}),
       });
     }
     ch.members = members;

@@ -92,7 +92,12 @@ export class MatrixInboundMapper {
   /** True when this batch changed `m.direct` (the client persists it). */
   directChanged = false;
 
-  map(sync: unknown, opts: { backfill?: boolean } = {}): RemoteEvent[] {
+  /**
+   * `live`: this sync is part of the running sync loop (not the first sync of a connection, whose member
+   * events happened while we were away or are the room's history): its member changes are `live`, except
+   * in a room whose timeline is `limited` (a gap, read back from /messages).
+   */
+  map(sync: unknown, opts: { backfill?: boolean; live?: boolean } = {}): RemoteEvent[] {
     this.directChanged = false;
     if (!isObject(sync)) return [];
     const out: RemoteEvent[] = [];
@@ -107,7 +112,8 @@ export class MatrixInboundMapper {
     const rooms = isObject(sync.rooms) ? sync.rooms : {};
     const join = isObject(rooms.join) ? rooms.join : {};
     for (const [roomId, entry] of Object.entries(join)) {
-      if (isObject(entry)) this.joinedRoom(roomId, entry, out, opts.backfill === true);
+      if (isObject(entry))
+        this.joinedRoom(roomId, entry, out, opts.backfill === true, opts.live === true && !opts.backfill);
     }
     const invite = isObject(rooms.invite) ? rooms.invite : {};
     for (const [roomId, entry] of Object.entries(invite)) {
@@ -168,18 +174,26 @@ export class MatrixInboundMapper {
     return this.state.direct.has(roomId) ? 'direct' : 'group';
   }
 
-  private joinedRoom(roomId: string, entry: Json, out: RemoteEvent[], backfill: boolean): void {
+  private joinedRoom(
+    roomId: string,
+    entry: Json,
+    out: RemoteEvent[],
+    backfill: boolean,
+    liveSync: boolean,
+  ): void {
     const rid = RemoteRoomId(roomId);
     const state = isObject(entry.state) && Array.isArray(entry.state.events) ? entry.state.events : [];
     const timeline =
       isObject(entry.timeline) && Array.isArray(entry.timeline.events) ? entry.timeline.events : [];
+    // A limited timeline had a gap: its member events are news from a while ago, not live changes.
+    const live = liveSync && !(isObject(entry.timeline) && entry.timeline.limited === true);
     let info: { title?: string; topic?: string; changed: boolean } = { changed: false };
     for (const ev of state) info = this.stateEvent(roomId, ev, info);
     for (const ev of timeline) {
       if (!isObject(ev)) continue;
       if (typeof ev.state_key === 'string') {
         info = this.stateEvent(roomId, ev, info);
-        if (ev.type === 'm.room.member') this.memberEvent(rid, ev, out);
+        if (ev.type === 'm.room.member') this.memberEvent(rid, ev, out, live);
         continue;
       }
       if (info.changed) {
@@ -266,7 +280,7 @@ export class MatrixInboundMapper {
     }
   }
 
-  private memberEvent(roomId: RemoteRoomId, ev: Json, out: RemoteEvent[]): void {
+  private memberEvent(roomId: RemoteRoomId, ev: Json, out: RemoteEvent[], live: boolean): void {
     const c = ev.content as Json;
     const target = ev.state_key as string;
     const m = str(c.membership);
@@ -277,7 +291,23 @@ export class MatrixInboundMapper {
     else if (m === 'ban') membership = 'ban';
     else if (m === 'leave') membership = ev.sender !== target ? 'kick' : 'leave';
     const name = str(c.displayname);
+    const self = target === this.self ? { self: true } : {};
     if (membership === undefined) {
+      // A display-name change is a rename in the room (the id stays): one `join` carrying `rename`.
+      const before = str(prev.displayname) ?? target;
+      const after = name ?? target;
+      if (before !== after)
+        out.push({
+          type: 'room.member',
+          at: at(ev),
+          roomId,
+          userId: RemoteUserId(target),
+          displayName: after,
+          membership: 'join',
+          live,
+          rename: { from: before, to: after },
+          ...self,
+        });
       // A profile change of a member: the buddy list wants the new name (our own is not a buddy).
       if (target === this.self) return;
       out.push({
@@ -289,14 +319,18 @@ export class MatrixInboundMapper {
       });
       return;
     }
+    // Someone leaving has no display name in the event: the one they had.
+    const shown = name ?? str(prev.displayname) ?? this.state.displayNames.get(target);
     out.push({
       type: 'room.member',
       at: at(ev),
       roomId,
       userId: RemoteUserId(target),
       membership,
-      ...(name !== undefined ? { displayName: name } : {}),
+      ...(shown !== undefined ? { displayName: shown } : {}),
       ...(str(c.reason) !== undefined ? { reason: str(c.reason) } : {}),
+      live,
+      ...self,
     });
     if (membership === 'leave' || membership === 'kick' || membership === 'ban') {
       if (target === this.self)

@@ -281,7 +281,7 @@ export class MatrixNetworkClient
   }
 
   /** One /sync; every event is emitted (and accepted) before the new token is stored. */
-  private async syncOnce(since: string | undefined, timeoutMs: number): Promise<string> {
+  private async syncOnce(since: string | undefined, timeoutMs: number, live = false): Promise<string> {
     const api = this.requireApi();
     const mapper = this.mapper!;
     const filter = JSON.stringify({
@@ -299,7 +299,7 @@ export class MatrixNetworkClient
       requestOpts(signal),
     );
     if (since) await this.fillGaps(res, since);
-    const events = mapper.map(res, { backfill: since === undefined });
+    const events = mapper.map(res, { backfill: since === undefined, live });
     for (const ev of events) {
       if (this.stop.signal.aborted) throw new Error('stopped');
       for (const e of this.voip.observe(ev)) await this.ctx.emit(e);
@@ -368,7 +368,8 @@ export class MatrixNetworkClient
     let token = since;
     while (!this.stop.signal.aborted) {
       try {
-        token = await this.syncOnce(token, this.options.syncTimeoutMs);
+        // Syncs of the running loop carry live member changes (the connect-time one: what we missed).
+        token = await this.syncOnce(token, this.options.syncTimeoutMs, true);
       } catch (err) {
         if (this.stop.signal.aborted) return;
         // The gateway reconnects with backoff; this client stops here.

@@ -338,3 +338,60 @@ export function mapRosterItem(item: Element, at: string): RemoteEvent | undefine
     hints: { handles: [bareJid(jid)] },
   };
 }
+
+/** What the client knows of a MUC when an occupant's presence arrives. */
+export interface MucPresenceContext {
+  room: string;
+  /** Our own self-presence (status 110) has arrived: what comes after is live, not the join's listing. */
+  joined: boolean;
+  /** The occupant is already listed (an available presence is then a status change, not a join). */
+  known: boolean;
+  /** The occupant's old nick when this nick is the end of a nick change (status 303 seen for it). */
+  renamedFrom?: string;
+  /** Known to be our own occupant by other means (the nick we asked for, before the room confirmed). */
+  self?: boolean;
+}
+
+/**
+ * An occupant's presence as a `room.member` event (or none, for a mere status change of a listed
+ * occupant). The presences a room sends before our own (status 110) list who is already there, on every
+ * (re)join: they are `live: false`. A nick change (XEP-0045 §7.6) is the unavailable presence of the old
+ * nick with status 303 and `<item nick>`, then the new nick's presence: both halves carry `rename`.
+ */
+export function mucMemberEvent(
+  stanza: Element,
+  nick: string,
+  ctx: MucPresenceContext,
+  at: string,
+): Extract<RemoteEvent, { type: 'room.member' }> | undefined {
+  const x = stanza.getChild('x', NS.mucUser);
+  const codes = (x?.getChildren('status') ?? []).map((s) => s.attrs.code);
+  const self = ctx.self === true || codes.includes('110');
+  const item = x?.getChild('item');
+  const base = {
+    type: 'room.member' as const,
+    at,
+    roomId: RemoteRoomId(ctx.room),
+    userId: RemoteUserId(`${ctx.room}/${nick}`),
+    displayName: nick,
+    live: ctx.joined && !self,
+    ...(self ? { self: true } : {}),
+  };
+  if (stanza.attrs.type === 'unavailable') {
+    const membership = codes.includes('301') ? 'ban' : codes.includes('307') ? 'kick' : 'leave';
+    const newNick = item?.attrs.nick;
+    if (codes.includes('303') && newNick)
+      return { ...base, membership: 'leave', rename: { from: nick, to: newNick } };
+    // A kick's or ban's reason is the moderator's (<item><reason>); a leave's is the occupant's <status>.
+    const reason = (
+      membership === 'leave' ? stanza.getChildText('status') : item?.getChildText('reason')
+    )?.trim();
+    return { ...base, membership, ...(reason ? { reason } : {}) };
+  }
+  if (ctx.known) return undefined;
+  return {
+    ...base,
+    membership: 'join',
+    ...(ctx.renamedFrom !== undefined ? { rename: { from: ctx.renamedFrom, to: nick } } : {}),
+  };
+}

@@ -38,6 +38,7 @@ import {
   mapMessage,
   type MappedMessage,
   mapRosterItem,
+  mucMemberEvent,
   resourceOf,
   unwrapArchiveResult,
 } from './xmpp-inbound.mapper';
@@ -94,6 +95,8 @@ interface MamFin {
 interface JoinedRoom {
   nick: string;
   occupants: Set<string>;
+  /** New nick → old nick, between a nick change's two presences (status 303, then the new nick's). */
+  renames: Map<string, string>;
   announced: boolean;
   joined: boolean;
   waiters: { resolve(): void; reject(e: Error): void }[];
@@ -724,11 +727,17 @@ export class XmppClient
       r.announced = true;
       await this.emit({ type: 'room.upsert', at: now(), roomId, kind: 'group', title: room });
     }
-    const userId = RemoteUserId(`${room}/${nick}`);
     if (type === 'unavailable') {
       r.occupants.delete(nick);
-      const membership = codes.includes('301') ? 'ban' : codes.includes('307') ? 'kick' : 'leave';
-      await this.emit({ type: 'room.member', at: now(), roomId, userId, displayName: nick, membership });
+      const member = mucMemberEvent(
+        stanza,
+        nick,
+        { room, joined: r.joined, known: true, self: isSelf },
+        now(),
+      );
+      if (member?.rename) r.renames.set(member.rename.to, nick);
+      if (member) await this.emit(member);
+      const membership = member?.membership ?? 'leave';
       if (isSelf && !codes.includes('303')) {
         this.rooms.delete(room);
         await this.saveRooms();
@@ -741,16 +750,22 @@ export class XmppClient
       }
       return;
     }
-    if (!r.occupants.has(nick)) {
+    const member = mucMemberEvent(
+      stanza,
+      nick,
+      {
+        room,
+        joined: r.joined,
+        known: r.occupants.has(nick),
+        self: isSelf,
+        renamedFrom: r.renames.get(nick),
+      },
+      now(),
+    );
+    r.renames.delete(nick);
+    if (member) {
       r.occupants.add(nick);
-      await this.emit({
-        type: 'room.member',
-        at: now(),
-        roomId,
-        userId,
-        displayName: nick,
-        membership: 'join',
-      });
+      await this.emit(member);
     }
     if (isSelf && !r.joined) {
       // 201: we created the room; servers keep a new room locked until its owner accepts a configuration.
@@ -948,6 +963,7 @@ export class XmppClient
     const r: JoinedRoom = existing ?? {
       nick,
       occupants: new Set(),
+      renames: new Map(),
       announced: false,
       joined: false,
       waiters: [],

@@ -29,6 +29,8 @@ import {
   type MessageOrigin,
 } from '../storage/entities';
 import { DATA_SOURCE, LOGGER } from '../tokens';
+import type { RemoteEventOf } from '../sdk';
+import { MembershipRelay } from './membership-relay';
 
 /** Bridge options (API body and config file alike). */
 export const bridgeOptionsSchema = z.strictObject({
@@ -38,6 +40,12 @@ export const bridgeOptionsSchema = z.strictObject({
   notice: z.boolean().optional(),
   /** Longest relayed text in characters (default 1,200 on IRC and SIP, 16,000 elsewhere); longer is cut. */
   maxLength: z.number().int().min(100).max(100_000).optional(),
+  /**
+   * Announce live joins, leaves (part, quit, kick, with the reason) and nick changes of one bridged
+   * conversation in the others, as short notices (`* alice joined #chan (IRC)`); bursts such as a netsplit
+   * are summarised in one line. Default off.
+   */
+  relayMembership: z.boolean().optional(),
 });
 export type BridgeOptions = z.infer<typeof bridgeOptionsSchema>;
 
@@ -91,6 +99,22 @@ export class BridgesService {
     private readonly events: ClientEventsService,
     private readonly lanes: OutboxLanes,
   ) {}
+
+  /** The `relayMembership` option's notices (ADR 0014). */
+  private membershipRelay?: MembershipRelay;
+  private get membership(): MembershipRelay {
+    return (this.membershipRelay ??= new MembershipRelay(this.ds, this.logger, this.events, this.lanes));
+  }
+
+  /** A member event from ingest: a notice in the other conversations when a bridge relays membership. */
+  noteMembership(account: { accountId: string; ownerId: string }, e: RemoteEventOf<'room.member'>) {
+    return this.membership.note(account, e);
+  }
+
+  /** Writes out the membership notices still held in a burst (while the database is still open). */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.membershipRelay?.drain();
+  }
 
   // ---- the API ----
 

@@ -280,8 +280,10 @@ export class IngestService implements OnApplicationBootstrap {
         if (this.callSignalSink) return this.callSignalSink(account, event);
         this.logger.debug('call signal without a calls module', { account: account.accountId });
         return;
-      case 'reaction':
       case 'room.member':
+        // A bridge may announce it (relayMembership); the bridges service filters and coalesces.
+        return this.bridges.noteMembership(account, event);
+      case 'reaction':
       case 'room.left':
         // Carried to clients as they are; the roster, bridge and voice issues give them their own state.
         this.logger.debug('event passed through', { type: event.type, account: account.accountId });

@@ -106,6 +106,24 @@ export type RemoteEvent =
         displayName?: string;
         membership: 'join' | 'leave' | 'invite' | 'kick' | 'ban';
         reason?: string;
+        /**
+         * True only for a change seen as it happened (someone joined, left, was kicked or renamed just now).
+         * Absent or false for listings of who is already there: IRC NAMES, a MUC's occupant presences before
+         * our own self-presence (status 110), a Matrix initial sync or a gap (limited timeline), backfill.
+         * Bridges announce live changes only (ADR 0014); absent means "not known to be live".
+         */
+        live?: boolean;
+        /** Our own account (our own JOIN on IRC, MUC status 110, our own Matrix user). */
+        self?: boolean;
+        /**
+         * A nick or display-name change (display names). Where the name is the id (IRC, a MUC nick) it comes
+         * as a `leave` of the old id and a `join` of the new one, both carrying `rename`; on Matrix (same id)
+         * as a `join` of the same id. Member lists apply both halves; an announcement is made once, on the
+         * `join` half.
+         */
+        rename?: { from: string; to: string };
+        /** A network-wide quit (IRC QUIT), reported as a `leave` in each room shared with that user. */
+        quit?: boolean;
       })
   | ({ type: 'room.left' } & RoomEventBase & { reason?: string })
   | ({ type: 'call.signal' } & EventBase & {
