@@ -1,0 +1,274 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { RemoteRoomId, TransactionId, type RemoteEvent } from '../../src/sdk';
+import type { XmppClient } from '../../adapters/xmpp';
+import { RawIrcClient } from '../irc/raw-irc-client';
+import { ADMIN_PASSWORD, Api, eventually, startTestGateway } from '../support/gateway';
+import { startInspircd, type InspircdServer } from '../support/inspircd';
+import {
+  startMatrixHomeserver,
+  type MatrixHomeserver,
+  type RegisteredUser,
+} from '../support/matrix-homeserver';
+import { freePort } from '../support/ports';
+import { startProsody, type ProsodyServer } from '../support/prosody';
+import { accountOptions, connectedClient, startXmppGateway } from '../xmpp/xmpp-harness';
+
+const root = path.resolve(__dirname, '../..');
+type MessageEvent = Extract<RemoteEvent, { type: 'message' }>;
+
+/** A real 1×1 PNG. */
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+  'base64',
+);
+const MAX_BYTES = 64 * 1024;
+
+/**
+ * Files across a bridge of an IRC channel (InspIRCd), an XMPP MUC (prosody) and two Matrix rooms (the
+ * test homeserver): a Matrix image is fetched through the Matrix adapter, checked, stored and linked on
+ * IRC and XMPP (with XEP-0066 OOB), and re-uploaded into the other Matrix room; files over the size limit
+ * or of a refused type become a "not relayed" note; an XMPP OOB link is passed on, never fetched.
+ */
+describe('files across a bridge', () => {
+  let irc: InspircdServer;
+  let xmpp: ProsodyServer;
+  let hs: MatrixHomeserver;
+  let env: Awaited<ReturnType<typeof startTestGateway>>;
+  let me: Api;
+  let ian: RawIrcClient;
+  let people: Awaited<ReturnType<typeof startXmppGateway>>;
+  let xena: XmppClient;
+  let mia: RegisteredUser;
+  let roomA: string;
+  let roomB: string;
+  let gatewayUrl: string;
+  /** Stands for a sender's upload server: the gateway must never fetch from it. */
+  let uploadServer: Server;
+  const uploadRequests: string[] = [];
+  const muc = () => `media@${xmpp.mucDomain}`;
+
+  const mx = async (method: string, p: string, body?: object) => {
+    const res = await fetch(`${hs.url}/_matrix/client/v3${p}`, {
+      method,
+      headers: { authorization: `Bearer ${mia.accessToken}`, 'content-type': 'application/json' },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    const json = (await res.json()) as Record<string, unknown>;
+    if (res.status !== 200) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  const upload = async (data: Buffer, type: string, name: string): Promise<string> => {
+    const res = await fetch(`${hs.url}/_matrix/media/v3/upload?filename=${encodeURIComponent(name)}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${mia.accessToken}`, 'content-type': type },
+      body: data,
+    });
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { content_uri: string }).content_uri;
+  };
+  let txn = 0;
+  const miaPostsFile = async (msgtype: string, name: string, type: string, data: Buffer) =>
+    mx('PUT', `/rooms/${encodeURIComponent(roomA)}/send/m.room.message/f${++txn}`, {
+      msgtype,
+      body: name,
+      url: await upload(data, type, name),
+      info: { mimetype: type },
+    });
+  const relayedIn = async (room: string) =>
+    (
+      (await mx('GET', `/rooms/${encodeURIComponent(room)}/messages?dir=b&limit=100`)).chunk as {
+        type: string;
+        sender: string;
+        content: Record<string, unknown>;
+      }[]
+    ).filter((e) => e.type === 'm.room.message' && e.sender === '@relay:hs.test');
+  const xmppRelayed = () =>
+    (people.host.eventsOf('x') as MessageEvent[]).filter(
+      (e) => e.type === 'message' && e.roomId === muc() && e.sender.userId === `${muc()}/relay`,
+    );
+
+  async function addAccount(adapter: string, options: object): Promise<string> {
+    const r = await me.call('POST', '/api/v1/accounts', { adapter, options });
+    expect(r.status).toBe(201);
+    await eventually(
+      async () => (await me.call('GET', `/api/v1/accounts/${r.json.id}`)).json.state === 'connected',
+      `${adapter} connected`,
+      30_000,
+    );
+    return r.json.id as string;
+  }
+  async function join(accountId: string, address: string): Promise<string> {
+    const r = await me.call('POST', '/api/v1/conversations', { accountId, address });
+    expect(r.status).toBe(201);
+    return r.json.id as string;
+  }
+
+  beforeAll(async () => {
+    uploadServer = createServer((req, res) => {
+      uploadRequests.push(req.url ?? '');
+      res.writeHead(200, { 'content-type': 'image/png' }).end(PNG);
+    });
+    await new Promise<void>((r) => uploadServer.listen(0, '127.0.0.1', r));
+    [irc, xmpp, hs] = await Promise.all([
+      startInspircd(),
+      startProsody(),
+      startMatrixHomeserver({ serverName: 'hs.test' }),
+    ]);
+    await Promise.all(['relay', 'xena'].map((u) => xmpp.registerUser(u, `${u}-password`)));
+    await hs.registerUser('relay', 'relay-password');
+    mia = await hs.registerUser('mia', 'mia-password', { displayname: 'mia' });
+    const port = await freePort();
+    gatewayUrl = `http://127.0.0.1:${port}`;
+    env = await startTestGateway({
+      server: { host: '127.0.0.1', port, publicUrl: gatewayUrl },
+      media: { maxBytes: MAX_BYTES },
+      adapters: [
+        { id: 'irc', path: path.join(root, 'adapters/irc') },
+        { id: 'xmpp', path: path.join(root, 'adapters/xmpp') },
+        { id: 'matrix', path: path.join(root, 'adapters/matrix') },
+      ],
+      queue: { backoffBaseMs: 50, backoffMaxMs: 1000, concurrency: 8 },
+    });
+    me = await new Api(env.gw.url).login('admin', ADMIN_PASSWORD);
+
+    ian = await RawIrcClient.register(irc.host, irc.port, 'ian');
+    ian.send('JOIN #media');
+    people = await startXmppGateway();
+    await people.supervisor.start({
+      accountId: 'x',
+      adapterId: 'xmpp',
+      options: accountOptions(xmpp, 'xena', 'xena-password'),
+    });
+    xena = await connectedClient(people.supervisor, 'x');
+    await xena.joinRoom(`${muc()}/xena`);
+    roomA = (await mx('POST', '/createRoom', { name: 'a', invite: ['@relay:hs.test'] })).room_id as string;
+    roomB = (await mx('POST', '/createRoom', { name: 'b', invite: ['@relay:hs.test'] })).room_id as string;
+
+    const ircAccount = await addAccount('irc', {
+      host: irc.host,
+      port: irc.port,
+      tls: false,
+      nick: 'relay',
+      floodBurst: 100,
+      floodIntervalMs: 1,
+    });
+    const xmppAccount = await addAccount('xmpp', accountOptions(xmpp, 'relay', 'relay-password'));
+    const matrixAccount = await addAccount('matrix', {
+      homeserverUrl: hs.url,
+      userId: '@relay:hs.test',
+      password: 'relay-password',
+      syncTimeoutMs: 1000,
+    });
+    const conversations = [
+      await join(ircAccount, '#media'),
+      await join(xmppAccount, `${muc()}/relay`),
+      await join(matrixAccount, roomA),
+      await join(matrixAccount, roomB),
+    ];
+    await ian.waitFor(/:relay!\S+ JOIN :?#media/);
+    const r = await me.call('POST', '/api/v1/bridges', { name: 'media', conversations });
+    expect(r.status).toBe(201);
+  }, 90_000);
+
+  afterAll(async () => {
+    await ian?.close();
+    await people?.stop();
+    await env?.stop();
+    await Promise.all([irc?.stop(), xmpp?.stop(), hs?.stop()]);
+    await new Promise((r) => uploadServer?.close(r));
+  });
+
+  it('links a Matrix image on IRC and XMPP (OOB), served with safe headers, and re-uploads it to Matrix', async () => {
+    await miaPostsFile('m.image', 'cat.png', 'image/png', PNG);
+
+    const line = await ian.waitFor(/PRIVMSG #media :<mia> \[image: cat\.png\] (\S+)$/, 20_000);
+    const link = /PRIVMSG #media :<mia> \[image: cat\.png\] (\S+)$/.exec(line)![1]!;
+    const id = new RegExp(`^${gatewayUrl}/media/([A-Za-z0-9_-]{32,})/cat\\.png$`).exec(link)?.[1];
+    expect(id).toBeDefined();
+
+    // Anyone with the link (no token) gets the same bytes, typed and sandboxed.
+    const res = await fetch(link);
+    expect(res.status).toBe(200);
+    expect(Buffer.from(await res.arrayBuffer())).toEqual(PNG);
+    expect(res.headers.get('content-type')).toBe('image/png');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('content-security-policy')).toBe("sandbox; default-src 'none'");
+    expect(res.headers.get('content-disposition')).toMatch(/^inline; filename="cat\.png"/);
+
+    // XMPP: the same line, and the link as XEP-0066 OOB (the XMPP client maps it to an attachment).
+    const onXmpp = await eventually(
+      async () => xmppRelayed().find((e) => e.text.startsWith('mia: [image: cat.png]')),
+      'the image on XMPP',
+    );
+    expect(onXmpp.text).toBe(`mia: [image: cat.png] ${link}`);
+    expect(onXmpp.attachments?.map((a) => a.url)).toEqual([link]);
+
+    // The other Matrix room gets the file itself, captioned with its sender.
+    const reuploaded = await eventually(
+      async () => (await relayedIn(roomB)).find((e) => e.content.msgtype === 'm.image'),
+      'the image re-uploaded into the other Matrix room',
+    );
+    expect(reuploaded.content.body).toBe('mia: [image: cat.png]');
+    expect(reuploaded.content.filename).toBe('cat.png');
+    const mxc = /^mxc:\/\/([^/]+)\/(\S+)$/.exec(String(reuploaded.content.url));
+    expect(mxc).not.toBeNull();
+    const copy = await fetch(`${hs.url}/_matrix/media/v3/download/${mxc![1]}/${mxc![2]}`);
+    expect(Buffer.from(await copy.arrayBuffer())).toEqual(PNG);
+  });
+
+  it('relays an over-size file and a refused type as a "not relayed" note, never as a link', async () => {
+    const big = Buffer.concat([PNG, Buffer.alloc(MAX_BYTES)]);
+    await miaPostsFile('m.image', 'huge.png', 'image/png', big);
+    await ian.waitFor(
+      /PRIVMSG #media :<mia> \[file: huge\.png, image\/png(, [\d.]+ KB)? — not relayed: larger than [\d.]+ KB\]$/,
+      20_000,
+    );
+    await miaPostsFile('m.file', 'page.html', 'text/html', Buffer.from('<script>alert(1)</script>'));
+    await ian.waitFor(
+      /PRIVMSG #media :<mia> \[file: page\.html, text\/html, 25 bytes — not relayed: type not allowed\]$/,
+      20_000,
+    );
+    // An "image" that is not one is refused too: the bytes decide, not the sender.
+    await miaPostsFile('m.image', 'fake.png', 'image/png', Buffer.from('<svg onload="alert(1)"/>'));
+    await ian.waitFor(
+      /PRIVMSG #media :<mia> \[file: fake\.png, image\/png, 24 bytes — not relayed: not an image\]$/,
+    );
+
+    const onB = await eventually(async () => {
+      const list = await relayedIn(roomB);
+      return list.some((e) => String(e.content.body).includes('fake.png')) && list;
+    }, 'the notes in the other Matrix room');
+    const notes = onB.filter((e) => /huge|page|fake/.test(String(e.content.body)));
+    expect(notes.map((e) => e.content.msgtype)).toEqual(['m.text', 'm.text', 'm.text']);
+    expect(notes.every((e) => !('url' in e.content))).toBe(true);
+  });
+
+  it('passes an XMPP OOB link on as a link, without fetching it', async () => {
+    const { port } = uploadServer.address() as AddressInfo;
+    const url = `http://127.0.0.1:${port}/upload/abc/dog.png`;
+    await xena.send({
+      roomId: RemoteRoomId(muc()),
+      transactionId: TransactionId('oob-1'),
+      text: url,
+      attachments: [{ url, name: 'dog.png', mimeType: 'image/png' }],
+    });
+    await ian.waitFor(new RegExp(`PRIVMSG #media :<xena> ${url.replace(/[.]/g, '\\.')}$`));
+    const onA = await eventually(
+      async () => (await relayedIn(roomA)).find((e) => String(e.content.body).includes('dog.png')),
+      'the link on Matrix',
+    );
+    expect(onA.content.msgtype).toBe('m.text');
+    expect(onA.content.body).toBe(`xena: ${url}`);
+    expect(uploadRequests).toEqual([]);
+  });
+
+  it('answers an unknown media id with a JSON 404', async () => {
+    for (const p of ['/media/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/x.png', '/media/nope']) {
+      const res = await fetch(gatewayUrl + p, { headers: { accept: 'text/html' } });
+      expect(res.status).toBe(404);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND');
+    }
+  });
+});
