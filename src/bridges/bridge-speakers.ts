@@ -26,6 +26,9 @@ interface Seen {
 export class BridgeSpeakers {
   private readonly lists = new Map<string, Map<string, Seen>>();
   private readonly addresses = new Map<string, string>();
+  /** Bumped when a name is added, changed or dropped: `of` reuses its answer until then (a busy room). */
+  private version = 0;
+  private readonly answers = new Map<string, { version: number; at: number; speakers: BridgedSpeaker[] }>();
 
   /** The speakers of these conversations, each list read from the messages table once. */
   async of(
@@ -34,6 +37,9 @@ export class BridgeSpeakers {
     networkOf: (conversationId: string) => string,
     now = Date.now(),
   ): Promise<BridgedSpeaker[]> {
+    const key = conversationIds.join('\0');
+    const answer = this.answers.get(key);
+    if (answer && answer.version === this.version && now - answer.at < 60_000) return answer.speakers;
     const out: BridgedSpeaker[] = [];
     for (const conversationId of conversationIds) {
       const list = await this.list(m, conversationId, now);
@@ -42,6 +48,8 @@ export class BridgeSpeakers {
         if (now - s.at <= SPEAKER_WINDOW_MS)
           out.push({ userId: s.userId, name: s.name, network, conversationId });
     }
+    if (this.answers.size > 1000) this.answers.clear();
+    this.answers.set(key, { version: this.version, at: now, speakers: out });
     return out;
   }
 
@@ -53,6 +61,7 @@ export class BridgeSpeakers {
     if (userId === undefined) return;
     const known = list.get(msg.senderEndpointId);
     if (known && known.at > msg.sentAt) return; // replayed history: the newer name stands
+    if (known?.name !== msg.senderName) this.version++;
     list.delete(msg.senderEndpointId); // re-inserted last: the Map's order is recency
     list.set(msg.senderEndpointId, { userId, name: msg.senderName, at: msg.sentAt });
     if (list.size > SPEAKERS_PER_CONVERSATION) list.delete(list.keys().next().value!);
@@ -87,6 +96,7 @@ export class BridgeSpeakers {
     const again = this.lists.get(conversationId);
     if (again) return again;
     this.lists.set(conversationId, list);
+    this.version++;
     return list;
   }
 

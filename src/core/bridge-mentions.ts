@@ -201,11 +201,12 @@ export function rewriteMentions(
   speakers: readonly BridgedSpeaker[],
 ): RewrittenBody | null {
   if (speakers.length === 0) return null;
-  // Cheap exit: no "@", no pill and no addressed name at the start, so nothing to do.
+  // Cheap exits: names in text change only on networks with pills, and need an "@" or an addressing
+  // colon or comma; without a link in the HTML there is no pill to translate either.
   const pills = !!body.html && body.html.includes('<a ');
-  if (!pills && !/[@:,]/.test(body.text)) return null;
-  const model: FormattedBody = body.html ? fromHtml(body.html) : fromPlainText(body.text);
   const form = mentionForm(target.network);
+  if (!pills && (form === 'plain' || !/[@:,]/.test(body.text))) return null;
+  const model: FormattedBody = body.html ? fromHtml(body.html) : fromPlainText(body.text);
   // The gateway's own account never speaks "natively" (its messages are self), so it is never a speaker.
   const inTarget = new Set(speakers.filter((s) => s.conversationId === target.conversationId).map(identity));
   const native = (s: BridgedSpeaker) => inTarget.has(identity(s));
