@@ -1,0 +1,262 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import type { XmppClient } from '../../adapters/xmpp';
+import { createLogger } from '../../src/common/logger';
+import { loadConfig } from '../../src/config';
+import { startGateway, type RunningGateway } from '../../src/main';
+import { RemoteRoomId, TransactionId, type RemoteEvent } from '../../src/sdk';
+import { RawIrcClient } from '../irc/raw-irc-client';
+import { ADMIN_PASSWORD, Api, eventually } from '../support/gateway';
+import { startInspircd, type InspircdServer } from '../support/inspircd';
+import { freePort } from '../support/ports';
+import { startProsody, type ProsodyServer } from '../support/prosody';
+import { accountOptions, connectedClient, startXmppGateway } from '../xmpp/xmpp-harness';
+
+const root = path.resolve(__dirname, '../..');
+/** Longer than a membership burst's quiet window (1 s): what would be announced has been by then. */
+const QUIET_PERIOD_MS = 2500;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+type MessageEvent = Extract<RemoteEvent, { type: 'message' }>;
+type MemberEvent = Extract<RemoteEvent, { type: 'room.member' }>;
+
+/**
+ * The `relayMembership` bridge option between an IRC channel (InspIRCd) and an XMPP MUC (prosody): live
+ * joins, parts (with the reason) and nick changes on one side are announced once on the other; the
+ * listings a network sends when the gateway (re)joins (IRC NAMES, the MUC's occupant presences) are not,
+ * so a restart announces nothing; with the option off nothing is announced at all.
+ */
+describe('a bridge relaying membership', () => {
+  let irc: InspircdServer;
+  let xmpp: ProsodyServer;
+  let dir: string;
+  let gw: RunningGateway | undefined;
+  let me: Api;
+  let ian: RawIrcClient;
+  const actors: RawIrcClient[] = [];
+  let people: Awaited<ReturnType<typeof startXmppGateway>>;
+  let xena: XmppClient;
+  let yann: XmppClient;
+  const muc = () => `members@${xmpp.mucDomain}`;
+  const conv = { irc: '', xmpp: '' };
+
+  /** The gateway in this process on a data folder that survives a restart (unlike startTestGateway's). */
+  async function start(): Promise<void> {
+    const file = path.join(dir, 'switchboard.yaml');
+    writeFileSync(
+      file,
+      stringify({
+        server: { host: '127.0.0.1', port: await freePort() },
+        dataDir: path.join(dir, 'data'),
+        adapters: ['irc', 'xmpp'].map((id) => ({ id, path: path.join(root, 'adapters', id) })),
+        queue: { backoffBaseMs: 50, backoffMaxMs: 1000, concurrency: 8 },
+        log: { level: 'warn', format: 'json' },
+      }),
+    );
+    const config = loadConfig({
+      file,
+      cwd: dir,
+      env: { SWITCHBOARD_ADMIN_PASSWORD: ADMIN_PASSWORD },
+      stdoutIsTTY: false,
+    });
+    gw = await startGateway(config, { logger: createLogger(config.log, {}, () => undefined) });
+    me = await new Api(gw.url).login('admin', ADMIN_PASSWORD);
+  }
+
+  /** NOTICEs the relay wrote in the IRC channel, as Ian saw them. */
+  const ircNotices = () =>
+    ian.lines
+      .map((l) => /^(?:@\S+ )?:relay!\S+ NOTICE #members :(.*)$/.exec(l)?.[1])
+      .filter((t): t is string => t !== undefined);
+  /** Everything the relay said in the MUC, as Xena saw it. */
+  const xmppRelayed = () =>
+    (people.host.eventsOf('x') as MessageEvent[])
+      .filter((e) => e.type === 'message' && e.roomId === muc() && e.sender.userId === `${muc()}/relay`)
+      .map((e) => e.text);
+  const xmppNotices = () => xmppRelayed().filter((t) => t.startsWith('* '));
+  /** How often Xena saw the relay's occupant join the MUC. */
+  const relayJoinsOnXmpp = () =>
+    (people.host.eventsOf('x') as MemberEvent[]).filter(
+      (e) => e.type === 'room.member' && e.userId === `${muc()}/relay` && e.membership === 'join',
+    ).length;
+  const relayJoinsOnIrc = () =>
+    ian.lines.filter((l) => /^(?:@\S+ )?:relay!\S+ JOIN :?#members/.test(l)).length;
+  const count = (list: string[], line: string) => list.filter((t) => t === line).length;
+
+  async function ircActor(nick: string): Promise<RawIrcClient> {
+    const c = await RawIrcClient.register(irc.host, irc.port, nick);
+    actors.push(c);
+    return c;
+  }
+
+  /** Both the gateway's accounts are in their rooms (after a start or a restart: the n-th time). */
+  async function inRooms(n: number): Promise<void> {
+    await eventually(async () => relayJoinsOnIrc() >= n, 'the relay in the IRC channel', 30_000);
+    await eventually(async () => relayJoinsOnXmpp() >= n, 'the relay in the MUC', 30_000);
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'sb-bridge-members-'));
+    [irc, xmpp] = await Promise.all([startInspircd(), startProsody()]);
+    await Promise.all(['relay', 'xena', 'yann'].map((u) => xmpp.registerUser(u, `${u}-password`)));
+    ian = await RawIrcClient.register(irc.host, irc.port, 'ian');
+    ian.send('JOIN #members');
+    people = await startXmppGateway();
+    for (const [id, user] of [
+      ['x', 'xena'],
+      ['y', 'yann'],
+    ] as const)
+      await people.supervisor.start({
+        accountId: id,
+        adapterId: 'xmpp',
+        options: accountOptions(xmpp, user, `${user}-password`),
+      });
+    xena = await connectedClient(people.supervisor, 'x');
+    yann = await connectedClient(people.supervisor, 'y');
+    await xena.joinRoom(`${muc()}/xena`);
+
+    await start();
+    const account = async (adapter: string, options: object) => {
+      const r = await me.call('POST', '/api/v1/accounts', { adapter, options });
+      expect(r.status).toBe(201);
+      await eventually(
+        async () => (await me.call('GET', `/api/v1/accounts/${r.json.id}`)).json.state === 'connected',
+        `${adapter} connected`,
+        30_000,
+      );
+      return r.json.id as string;
+    };
+    const join = async (accountId: string, address: string) => {
+      const r = await me.call('POST', '/api/v1/conversations', { accountId, address });
+      expect(r.status).toBe(201);
+      return r.json.id as string;
+    };
+    conv.irc = await join(
+      await account('irc', {
+        host: irc.host,
+        port: irc.port,
+        tls: false,
+        nick: 'relay',
+        floodBurst: 100,
+        floodIntervalMs: 1,
+      }),
+      '#members',
+    );
+    conv.xmpp = await join(
+      await account('xmpp', accountOptions(xmpp, 'relay', 'relay-password')),
+      `${muc()}/relay`,
+    );
+    await inRooms(1);
+  }, 90_000);
+
+  afterAll(async () => {
+    await Promise.all([ian, ...actors].map((c) => c?.close()));
+    await people?.stop();
+    await gw?.close();
+    await Promise.all([irc?.stop(), xmpp?.stop()]);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a relayMembership that is not a boolean', async () => {
+    const r = await me.call('POST', '/api/v1/bridges', {
+      conversations: [conv.irc, conv.xmpp],
+      options: { relayMembership: 'yes' },
+    });
+    expect(r.status).toBe(400);
+    expect(r.json.error.message).toContain('options.relayMembership');
+  });
+
+  it('announces an IRC join, nick change and part once each in the MUC, and MUC joins and leaves on IRC', async () => {
+    const r = await me.call('POST', '/api/v1/bridges', {
+      conversations: [conv.irc, conv.xmpp],
+      options: { relayMembership: true },
+    });
+    expect(r.status).toBe(201);
+
+    const alice = await ircActor('alice');
+    alice.send('JOIN #members');
+    await eventually(async () => xmppNotices().includes('* alice joined #members (IRC)'), 'join on XMPP');
+    alice.send('NICK alice_');
+    await eventually(async () => xmppNotices().includes('* alice is now known as alice_'), 'nick on XMPP');
+    alice.send('PART #members :see you');
+    const part = '* alice_ left #members (IRC): see you';
+    await eventually(async () => xmppNotices().includes(part), 'part on XMPP');
+
+    await yann.joinRoom(`${muc()}/yann`);
+    const joined = `* yann joined ${muc()} (XMPP)`;
+    await eventually(async () => ircNotices().includes(joined), 'MUC join on IRC');
+    await yann.leaveRoom(RemoteRoomId(muc()));
+    const left = `* yann left ${muc()} (XMPP)`;
+    await eventually(async () => ircNotices().includes(left), 'MUC leave on IRC');
+
+    // Once each, and nothing else (the gateway's own joins, Ian and Xena already there: never).
+    await sleep(QUIET_PERIOD_MS);
+    expect(xmppNotices()).toEqual(['* alice joined #members (IRC)', '* alice is now known as alice_', part]);
+    expect(ircNotices()).toEqual([joined, left]);
+    expect(count(xmppRelayed(), part)).toBe(1);
+  });
+
+  it('announces nothing when the gateway restarts and rejoins, and live changes after it again', async () => {
+    const before = { irc: ircNotices().length, xmpp: xmppNotices().length };
+    // Someone is in each room when the gateway comes back: they are in the listings it receives.
+    const bob = await ircActor('bob');
+    bob.send('JOIN #members');
+    await eventually(async () => xmppNotices().includes('* bob joined #members (IRC)'), 'bob on XMPP');
+    await yann.joinRoom(`${muc()}/yann`);
+    await eventually(
+      async () => count(ircNotices(), `* yann joined ${muc()} (XMPP)`) === 2,
+      'yann again on IRC',
+    );
+
+    await gw!.close();
+    gw = undefined;
+    const seen = { irc: ircNotices().length, xmpp: xmppNotices().length };
+    expect(seen).toEqual({ irc: before.irc + 1, xmpp: before.xmpp + 1 });
+    await start();
+    await inRooms(2);
+
+    // A live change after the rejoin is announced; the listings before it were not.
+    const carol = await ircActor('carol');
+    carol.send('JOIN #members');
+    await eventually(async () => xmppNotices().includes('* carol joined #members (IRC)'), 'carol on XMPP');
+    await xena.send({ roomId: RemoteRoomId(muc()), transactionId: TransactionId('x-1'), text: 'still here' });
+    await eventually(
+      async () => ian.lines.some((l) => / PRIVMSG #members :<xena> still here$/.test(l)),
+      'a message after the restart',
+    );
+    await sleep(QUIET_PERIOD_MS);
+    expect(xmppNotices().slice(seen.xmpp)).toEqual(['* carol joined #members (IRC)']);
+    expect(ircNotices().slice(seen.irc)).toEqual([]);
+  });
+
+  it('announces nothing with the option off', async () => {
+    const bridges = (await me.call('GET', '/api/v1/bridges')).json as { id: string }[];
+    for (const b of bridges) expect((await me.call('DELETE', `/api/v1/bridges/${b.id}`)).status).toBe(204);
+    const r = await me.call('POST', '/api/v1/bridges', { conversations: [conv.irc, conv.xmpp] });
+    expect(r.status).toBe(201);
+    const seen = { irc: ircNotices().length, xmpp: xmppNotices().length };
+
+    const dave = await ircActor('dave');
+    dave.send('JOIN #members');
+    dave.send('NICK dave_');
+    dave.send('PART #members :gone');
+    await yann.leaveRoom(RemoteRoomId(muc()));
+    await eventually(
+      async () => ian.lines.some((l) => / PART #members :gone$/.test(l)),
+      'dave gone (seen on IRC)',
+    );
+    // The bridge itself still relays: messages said after the changes arrive, and nothing about them.
+    ian.send('PRIVMSG #members :after the changes');
+    await eventually(async () => xmppRelayed().includes('ian: after the changes'), 'a relay to XMPP');
+    await xena.send({ roomId: RemoteRoomId(muc()), transactionId: TransactionId('x-2'), text: 'me too' });
+    await eventually(
+      async () => ian.lines.some((l) => / PRIVMSG #members :<xena> me too$/.test(l)),
+      'a relay to IRC',
+    );
+    await sleep(QUIET_PERIOD_MS);
+    expect(xmppNotices().slice(seen.xmpp)).toEqual([]);
+    expect(ircNotices().slice(seen.irc)).toEqual([]);
+  });
+});
