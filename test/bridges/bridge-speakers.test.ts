@@ -62,7 +62,7 @@ describe('BridgeSpeakers', () => {
       transactionId: randomUUID(),
       origin: null,
       ...o,
-    } as Message;
+    };
   }
   async function said(address: string, name: string, sentAt: number, extra: Partial<Message> = {}) {
     const msg = message({ senderEndpointId: await endpoint(address), senderName: name, sentAt, ...extra });
