@@ -5,6 +5,7 @@ import {
   SPEAKER_WINDOW_MS,
   SPEAKERS_PER_CONVERSATION,
 } from '../../src/bridges/bridge-speakers';
+import { insertRow } from '../../src/common/db';
 import { openDatabase } from '../../src/storage/database';
 import { Account, Conversation, Endpoint, Message, User } from '../../src/storage/entities';
 
@@ -66,7 +67,7 @@ describe('BridgeSpeakers', () => {
   }
   async function said(address: string, name: string, sentAt: number, extra: Partial<Message> = {}) {
     const msg = message({ senderEndpointId: await endpoint(address), senderName: name, sentAt, ...extra });
-    await ds.getRepository(Message).insert(msg);
+    await insertRow(ds.manager, Message, msg);
     return msg;
   }
   const names = async (s: BridgeSpeakers) =>
