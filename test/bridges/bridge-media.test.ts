@@ -264,6 +264,20 @@ describe('files across a bridge', () => {
     expect(uploadRequests).toEqual([]);
   });
 
+  it('stops serving a file once its message is deleted', async () => {
+    const posted = await miaPostsFile('m.image', 'gone.png', 'image/png', PNG);
+    const line = await ian.waitFor(/PRIVMSG #media :<mia> \[image: gone\.png\] (\S+)$/, 20_000);
+    const link = /PRIVMSG #media :<mia> \[image: gone\.png\] (\S+)$/.exec(line)![1]!;
+    expect((await fetch(link)).status).toBe(200);
+    await mx(
+      'PUT',
+      `/rooms/${encodeURIComponent(roomA)}/redact/${encodeURIComponent(String(posted.event_id))}/r${++txn}`,
+      {},
+    );
+    await ian.waitFor(/PRIVMSG #media :\* mia deleted a message$/);
+    await eventually(async () => (await fetch(link)).status === 404, 'the link gone');
+  });
+
   it('answers an unknown media id with a JSON 404', async () => {
     for (const p of ['/media/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/x.png', '/media/nope']) {
       const res = await fetch(gatewayUrl + p, { headers: { accept: 'text/html' } });

@@ -40,8 +40,8 @@ export class MediaController {
     res.setHeader('Content-Disposition', contentDisposition(file.mimeType, file.name));
     res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
     res.setHeader('Referrer-Policy', 'no-referrer');
-    // A file never changes under its id; a deleted message's file must stop being served soon.
-    res.setHeader('Cache-Control', 'public, max-age=3600');
+    // A file never changes under its id, but a deleted message's file must stop being served soon.
+    res.setHeader('Cache-Control', 'private, max-age=300');
     res.end(file.data);
   }
 }
