@@ -10,6 +10,11 @@ import { RemoteRoomId, TransactionId, type RemoteEvent } from '../../src/sdk';
 import { RawIrcClient } from '../irc/raw-irc-client';
 import { ADMIN_PASSWORD, Api, eventually } from '../support/gateway';
 import { startInspircd, type InspircdServer } from '../support/inspircd';
+import {
+  startMatrixHomeserver,
+  type MatrixHomeserver,
+  type RegisteredUser,
+} from '../support/matrix-homeserver';
 import { freePort } from '../support/ports';
 import { startProsody, type ProsodyServer } from '../support/prosody';
 import { accountOptions, connectedClient, startXmppGateway } from '../xmpp/xmpp-harness';
@@ -23,14 +28,19 @@ type MessageEvent = Extract<RemoteEvent, { type: 'message' }>;
 type MemberEvent = Extract<RemoteEvent, { type: 'room.member' }>;
 
 /**
- * The `relayMembership` bridge option between an IRC channel (InspIRCd) and an XMPP MUC (prosody): live
- * joins, parts (with the reason) and nick changes on one side are announced once on the other; the
- * listings a network sends when the gateway (re)joins (IRC NAMES, the MUC's occupant presences) are not,
- * so a restart announces nothing; with the option off nothing is announced at all.
+ * The `relayMembership` bridge option between an IRC channel (InspIRCd), an XMPP MUC (prosody) and a Matrix
+ * room (the test homeserver): live joins, parts (with the reason) and nick changes on one side are
+ * announced once on the others; the listings a network sends when the gateway (re)joins (IRC NAMES, the
+ * MUC's occupant presences, Matrix's initial and catch-up syncs) are not, so a restart announces nothing;
+ * with the option off nothing is announced at all.
  */
 describe('a bridge relaying membership', () => {
   let irc: InspircdServer;
   let xmpp: ProsodyServer;
+  let hs: MatrixHomeserver;
+  let mia: RegisteredUser;
+  let max: RegisteredUser;
+  let matrixRoom: string;
   let dir: string;
   let gw: RunningGateway | undefined;
   let me: Api;
@@ -40,7 +50,34 @@ describe('a bridge relaying membership', () => {
   let xena: XmppClient;
   let yann: XmppClient;
   const muc = () => `members@${xmpp.mucDomain}`;
-  const conv = { irc: '', xmpp: '' };
+  const conv = { irc: '', xmpp: '', matrix: '' };
+
+  const mx = async (who: RegisteredUser, method: string, p: string, body?: object) => {
+    const res = await fetch(`${hs.url}/_matrix/client/v3${p}`, {
+      method,
+      headers: { authorization: `Bearer ${who.accessToken}`, 'content-type': 'application/json' },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    const json = (await res.json()) as Record<string, unknown>;
+    if (res.status !== 200) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  const room = () => encodeURIComponent(matrixRoom);
+  let matrixNotices: string[] = [];
+  /** The relay's notices in the Matrix room, as Mia sees them (read again on each call). */
+  const readMatrixNotices = async () =>
+    (matrixNotices = (
+      (await mx(mia, 'GET', `/rooms/${room()}/messages?dir=b&limit=1000`)).chunk as {
+        type: string;
+        sender: string;
+        content: { msgtype?: string; body?: string };
+      }[]
+    )
+      .reverse()
+      .filter((e) => e.type === 'm.room.message' && e.sender === '@relay:hs.test')
+      .map((e) => e.content.body ?? '')
+      .filter((t) => t.startsWith('* ')));
+  const onMatrix = async (line: string) => (await readMatrixNotices()).includes(line);
 
   /** The gateway in this process on a data folder that survives a restart (unlike startTestGateway's). */
   async function start(): Promise<void> {
@@ -50,7 +87,7 @@ describe('a bridge relaying membership', () => {
       stringify({
         server: { host: '127.0.0.1', port: await freePort() },
         dataDir: path.join(dir, 'data'),
-        adapters: ['irc', 'xmpp'].map((id) => ({ id, path: path.join(root, 'adapters', id) })),
+        adapters: ['irc', 'xmpp', 'matrix'].map((id) => ({ id, path: path.join(root, 'adapters', id) })),
         queue: { backoffBaseMs: 50, backoffMaxMs: 1000, concurrency: 8 },
         log: { level: 'warn', format: 'json' },
       }),
@@ -99,8 +136,22 @@ describe('a bridge relaying membership', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'sb-bridge-members-'));
-    [irc, xmpp] = await Promise.all([startInspircd(), startProsody()]);
+    [irc, xmpp, hs] = await Promise.all([
+      startInspircd(),
+      startProsody(),
+      startMatrixHomeserver({ serverName: 'hs.test' }),
+    ]);
     await Promise.all(['relay', 'xena', 'yann'].map((u) => xmpp.registerUser(u, `${u}-password`)));
+    await hs.registerUser('relay', 'relay-password');
+    mia = await hs.registerUser('mia', 'mia-password', { displayname: 'mia' });
+    max = await hs.registerUser('max', 'max-password', { displayname: 'max' });
+    matrixRoom = (
+      await mx(mia, 'POST', '/createRoom', {
+        name: 'members',
+        preset: 'public_chat',
+        invite: ['@relay:hs.test'],
+      })
+    ).room_id as string;
     ian = await RawIrcClient.register(irc.host, irc.port, 'ian');
     ian.send('JOIN #members');
     people = await startXmppGateway();
@@ -148,6 +199,15 @@ describe('a bridge relaying membership', () => {
       await account('xmpp', accountOptions(xmpp, 'relay', 'relay-password')),
       `${muc()}/relay`,
     );
+    conv.matrix = await join(
+      await account('matrix', {
+        homeserverUrl: hs.url,
+        userId: '@relay:hs.test',
+        password: 'relay-password',
+        syncTimeoutMs: 1000,
+      }),
+      matrixRoom,
+    );
     await inRooms(1);
   }, 90_000);
 
@@ -155,22 +215,22 @@ describe('a bridge relaying membership', () => {
     await Promise.all([ian, ...actors].map((c) => c?.close()));
     await people?.stop();
     await gw?.close();
-    await Promise.all([irc?.stop(), xmpp?.stop()]);
+    await Promise.all([irc?.stop(), xmpp?.stop(), hs?.stop()]);
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('refuses a relayMembership that is not a boolean', async () => {
     const r = await me.call('POST', '/api/v1/bridges', {
-      conversations: [conv.irc, conv.xmpp],
+      conversations: [conv.irc, conv.xmpp, conv.matrix],
       options: { relayMembership: 'yes' },
     });
     expect(r.status).toBe(400);
     expect(r.json.error.message).toContain('options.relayMembership');
   });
 
-  it('announces an IRC join, nick change and part once each in the MUC, and MUC joins and leaves on IRC', async () => {
+  it('announces joins, parts with their reason and nick changes once each on the other networks', async () => {
     const r = await me.call('POST', '/api/v1/bridges', {
-      conversations: [conv.irc, conv.xmpp],
+      conversations: [conv.irc, conv.xmpp, conv.matrix],
       options: { relayMembership: true },
     });
     expect(r.status).toBe(201);
@@ -191,15 +251,34 @@ describe('a bridge relaying membership', () => {
     const left = `* yann left ${muc()} (XMPP)`;
     await eventually(async () => ircNotices().includes(left), 'MUC leave on IRC');
 
-    // Once each, and nothing else (the gateway's own joins, Ian and Xena already there: never).
+    // Matrix: a join, a display-name change and a leave.
+    await mx(max, 'POST', `/join/${room()}`, {});
+    const mJoined = '* max joined members (Matrix)';
+    await eventually(async () => ircNotices().includes(mJoined), 'Matrix join on IRC');
+    await mx(max, 'PUT', `/profile/${encodeURIComponent(max.userId)}/displayname`, { displayname: 'Maxi' });
+    const mRenamed = '* max is now known as Maxi';
+    await eventually(async () => ircNotices().includes(mRenamed), 'Matrix rename on IRC');
+    await mx(max, 'POST', `/rooms/${room()}/leave`, { reason: 'lunch' });
+    const mLeft = '* Maxi left members (Matrix): lunch';
+    await eventually(async () => xmppNotices().includes(mLeft), 'Matrix leave on XMPP');
+    await eventually(async () => onMatrix(left), 'MUC leave on Matrix');
+
+    // Once each, and nothing else (the gateway's own joins, Ian, Xena and Mia already there: never).
     await sleep(QUIET_PERIOD_MS);
-    expect(xmppNotices()).toEqual(['* alice joined #members (IRC)', '* alice is now known as alice_', part]);
-    expect(ircNotices()).toEqual([joined, left]);
+    const fromIrc = ['* alice joined #members (IRC)', '* alice is now known as alice_', part];
+    const fromMatrix = [mJoined, mRenamed, mLeft];
+    expect(xmppNotices()).toEqual([...fromIrc, ...fromMatrix]);
+    expect(ircNotices()).toEqual([joined, left, ...fromMatrix]);
+    expect(await readMatrixNotices()).toEqual([...fromIrc, joined, left]);
     expect(count(xmppRelayed(), part)).toBe(1);
   });
 
   it('announces nothing when the gateway restarts and rejoins, and live changes after it again', async () => {
-    const before = { irc: ircNotices().length, xmpp: xmppNotices().length };
+    const before = {
+      irc: ircNotices().length,
+      xmpp: xmppNotices().length,
+      matrix: (await readMatrixNotices()).length,
+    };
     // Someone is in each room when the gateway comes back: they are in the listings it receives.
     const bob = await ircActor('bob');
     bob.send('JOIN #members');
@@ -212,8 +291,12 @@ describe('a bridge relaying membership', () => {
 
     await gw!.close();
     gw = undefined;
-    const seen = { irc: ircNotices().length, xmpp: xmppNotices().length };
-    expect(seen).toEqual({ irc: before.irc + 1, xmpp: before.xmpp + 1 });
+    await eventually(
+      async () => (await readMatrixNotices()).length === before.matrix + 2,
+      'bob and yann on Matrix',
+    );
+    const seen = { irc: ircNotices().length, xmpp: xmppNotices().length, matrix: matrixNotices.length };
+    expect(seen).toEqual({ irc: before.irc + 1, xmpp: before.xmpp + 1, matrix: before.matrix + 2 });
     await start();
     await inRooms(2);
 
@@ -226,23 +309,33 @@ describe('a bridge relaying membership', () => {
       async () => ian.lines.some((l) => / PRIVMSG #members :<xena> still here$/.test(l)),
       'a message after the restart',
     );
+    await eventually(async () => onMatrix('* carol joined #members (IRC)'), 'carol on Matrix');
     await sleep(QUIET_PERIOD_MS);
     expect(xmppNotices().slice(seen.xmpp)).toEqual(['* carol joined #members (IRC)']);
     expect(ircNotices().slice(seen.irc)).toEqual([]);
+    expect((await readMatrixNotices()).slice(seen.matrix)).toEqual(['* carol joined #members (IRC)']);
   });
 
   it('announces nothing with the option off', async () => {
     const bridges = (await me.call('GET', '/api/v1/bridges')).json as { id: string }[];
     for (const b of bridges) expect((await me.call('DELETE', `/api/v1/bridges/${b.id}`)).status).toBe(204);
-    const r = await me.call('POST', '/api/v1/bridges', { conversations: [conv.irc, conv.xmpp] });
+    const r = await me.call('POST', '/api/v1/bridges', {
+      conversations: [conv.irc, conv.xmpp, conv.matrix],
+    });
     expect(r.status).toBe(201);
-    const seen = { irc: ircNotices().length, xmpp: xmppNotices().length };
+    const seen = {
+      irc: ircNotices().length,
+      xmpp: xmppNotices().length,
+      matrix: (await readMatrixNotices()).length,
+    };
 
     const dave = await ircActor('dave');
     dave.send('JOIN #members');
     dave.send('NICK dave_');
     dave.send('PART #members :gone');
     await yann.leaveRoom(RemoteRoomId(muc()));
+    await mx(max, 'POST', `/join/${room()}`, {});
+    await mx(max, 'PUT', `/profile/${encodeURIComponent(max.userId)}/displayname`, { displayname: 'max' });
     await eventually(
       async () => ian.lines.some((l) => / PART #members :gone$/.test(l)),
       'dave gone (seen on IRC)',
@@ -255,8 +348,18 @@ describe('a bridge relaying membership', () => {
       async () => ian.lines.some((l) => / PRIVMSG #members :<xena> me too$/.test(l)),
       'a relay to IRC',
     );
+    await eventually(
+      async () =>
+        (
+          (await mx(mia, 'GET', `/rooms/${room()}/messages?dir=b&limit=20`)).chunk as {
+            content: { body?: string };
+          }[]
+        ).some((e) => e.content.body === 'ian: after the changes'),
+      'a relay to Matrix',
+    );
     await sleep(QUIET_PERIOD_MS);
     expect(xmppNotices().slice(seen.xmpp)).toEqual([]);
     expect(ircNotices().slice(seen.irc)).toEqual([]);
+    expect((await readMatrixNotices()).slice(seen.matrix)).toEqual([]);
   });
 });
