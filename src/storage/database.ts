@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DataSource, MigrationExecutor, type DataSourceOptions } from 'typeorm';
 import { ENTITIES } from './entities';
+import { SqliteDurability } from './sqlite-durability';
 import { MIGRATIONS } from './migrations';
 import { RowDefaultsSubscriber } from './row-defaults.subscriber';
 
@@ -76,7 +77,10 @@ export function dataSourceOptions(cfg: StorageConfig, opts: OpenDatabaseOptions 
         statementCacheSize: 1000,
         prepareDatabase: (db: { pragma(sql: string): unknown }) => {
           db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
-          db.pragma(`synchronous = ${cfg.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+          // NORMAL on a file: `full` is kept by SqliteDurability, which waits for the disk off the event loop.
+          db.pragma(
+            `synchronous = ${cfg.synchronous === 'normal' || cfg.path !== ':memory:' ? 'NORMAL' : 'FULL'}`,
+          );
         },
       };
     }
@@ -119,7 +123,8 @@ export async function openDatabase(cfg: StorageConfig, opts: OpenDatabaseOptions
   } catch (err) {
     throw new StorageError(`cannot open ${describeStorage(cfg)}: ${errorMessage(err)}`, { cause: err });
   }
-  if (cfg.kind === 'sqlite') serializeTransactions(ds);
+  if (cfg.kind === 'sqlite')
+    serializeTransactions(ds, cfg.path === ':memory:' ? undefined : attachDurability(ds, cfg));
   if (opts.migrate ?? true) {
     try {
       await runMigrations(ds);
@@ -250,10 +255,10 @@ function resetAfterFailedTransaction(ds: DataSource): void {
  * Code on SQLite must not use `repository.save()` for plain inserts: it opens a transaction of its own
  * beneath this lock. (PostgreSQL gives each transaction its own pooled connection and needs none of this.)
  */
-function serializeTransactions(ds: DataSource): void {
+function serializeTransactions(ds: DataSource, durability?: SqliteDurability): void {
   const manager = ds.manager;
   const original = manager.transaction.bind(manager) as (...args: unknown[]) => Promise<unknown>;
-  const holding = new AsyncLocalStorage<true>();
+  const holding = durability ? durability.holding : new AsyncLocalStorage<true>();
   let tail: Promise<unknown> = Promise.resolve();
   const serialized = (...args: unknown[]): Promise<unknown> => {
     if (holding.getStore()) return original(...args);
@@ -266,7 +271,62 @@ function serializeTransactions(ds: DataSource): void {
       ),
     );
     tail = run.catch(() => undefined);
-    return run;
+    // The next transaction may start while this one's fsync runs: it joins the next fsync (group commit).
+    return durability ? run.then(async (v) => (await durability.durable(), v)) : run;
   };
   (manager as unknown as { transaction: typeof serialized }).transaction = serialized;
 }
+
+/**
+ * Commits that wait for the disk without blocking the event loop, and checkpoints in a worker thread
+ * (src/storage/sqlite-durability.ts). Counts every write the single query runner commits: COMMITs of
+ * transactions, and writes outside any transaction (SQLite autocommits them), which also wait here for the
+ * disk when `full` asks it; a transaction opened through `ds.transaction` waits after releasing the lock.
+ */
+function attachDurability(ds: DataSource, cfg: Extract<StorageConfig, { kind: 'sqlite' }>): SqliteDurability {
+  const driver = ds.driver as unknown as {
+    databaseConnection: { pragma(sql: string): unknown };
+    createQueryRunner(mode: 'master'): {
+      isTransactionActive: boolean;
+      query(sql: string, ...rest: unknown[]): Promise<unknown>;
+    };
+  };
+  const durability = new SqliteDurability(
+    resolve(cfg.path),
+    cfg.synchronous !== 'normal',
+    driver.databaseConnection,
+    (message) => process.emitWarning(message, 'SwitchboardStorage'),
+  );
+  durability.start(require.resolve('better-sqlite3'));
+  const qr = driver.createQueryRunner('master');
+  const query = qr.query.bind(qr);
+  let wrote = false;
+  qr.query = async (sql: string, ...rest: unknown[]): Promise<unknown> => {
+    const inTx = qr.isTransactionActive;
+    const result = await query(sql, ...rest);
+    if (sql === 'COMMIT') {
+      if (wrote) durability.committedOne();
+      wrote = false;
+      // A transaction opened beneath the serializing wrapper (migrations, TypeORM's own save()) waits here.
+      if (!durability.holding.getStore()) await durability.durable();
+    } else if (sql === 'ROLLBACK') {
+      wrote = false;
+    } else if (!READ_ONLY.test(sql)) {
+      if (inTx) wrote = true;
+      else {
+        durability.committedOne();
+        await durability.durable();
+      }
+    }
+    return result;
+  };
+  const destroy = ds.destroy.bind(ds);
+  ds.destroy = async () => {
+    await durability.close();
+    await destroy();
+  };
+  return durability;
+}
+
+/** Statements that write nothing; anything else counts as a write (an unneeded fsync at worst). */
+const READ_ONLY = /^\s*(SELECT|BEGIN|SAVEPOINT|RELEASE|ROLLBACK TO)\b/i;

@@ -1,0 +1,138 @@
+import fs, { mkdtempSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { DataSource } from 'typeorm';
+import { openDatabase } from '../../src/storage';
+import { User } from '../../src/storage/entities';
+import { eventually as poll } from '../support/gateway';
+
+/** Polls an expectation until it holds. */
+const eventually = (check: () => void, timeoutMs = 10_000) =>
+  poll(
+    async () => {
+      check();
+      return true;
+    },
+    'an expectation',
+    timeoutMs,
+  );
+
+/**
+ * `sqliteSynchronous: full` keeps its promise (a transaction that resolved is on the disk) with the fsync
+ * done off the event loop, shared by the transactions that committed meanwhile; checkpoints run in a worker
+ * thread. src/storage/sqlite-durability.ts, ADR 0012.
+ */
+describe('SQLite commits that wait for the disk off the event loop', () => {
+  let dir: string;
+  const opened: DataSource[] = [];
+  const open = async (synchronous: 'full' | 'normal', name: string) => {
+    const ds = await openDatabase({ kind: 'sqlite', path: path.join(dir, name), synchronous });
+    opened.push(ds);
+    return ds;
+  };
+  const user = (name: string) => ({ username: name, passwordHash: 'x', isAdmin: false });
+  /** fsync calls on the WAL file, each reported done only when `release` is called. */
+  const holdFsyncs = () => {
+    const real = fs.fsync;
+    const held: (() => void)[] = [];
+    const spy = jest
+      .spyOn(fs, 'fsync')
+      .mockImplementation(((fd: number, cb: (e: unknown) => void) =>
+        real(fd, (err) => held.push(() => cb(err)))) as typeof fs.fsync);
+    return {
+      held,
+      release: () => held.splice(0).forEach((f) => f()),
+      restore: () => spy.mockRestore(),
+    };
+  };
+
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'sb-sqlite-durable-'));
+  });
+  afterAll(async () => {
+    for (const ds of opened) if (ds.isInitialized) await ds.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('full: a transaction resolves only after an fsync begun after its commit, and many share one', async () => {
+    const ds = await open('full', 'full.sqlite');
+    // The connection itself does not wait at COMMIT; the durability layer does.
+    expect(await ds.query('PRAGMA synchronous')).toEqual([{ synchronous: 1 }]);
+    expect(await ds.query('PRAGMA wal_autocheckpoint')).toEqual([{ wal_autocheckpoint: 0 }]);
+    const fsyncs = holdFsyncs();
+    try {
+      let resolved = 0;
+      const all = Array.from({ length: 30 }, (_, i) =>
+        ds
+          .transaction(async (m) => {
+            await m.insert(User, user(`u${i}`));
+          })
+          .then(() => resolved++),
+      );
+      await eventually(() => expect(fsyncs.held.length).toBe(1));
+      // Committed (another reader sees the rows soon) but not reported durable: the fsync has not returned.
+      await new Promise((r) => setTimeout(r, 50));
+      expect(resolved).toBe(0);
+      // Released one at a time: the transactions that committed during the first fsync share the second.
+      let rounds = 0;
+      while (resolved < 30) {
+        await eventually(() => expect(fsyncs.held.length).toBeGreaterThan(0));
+        fsyncs.release();
+        rounds++;
+        await new Promise((r) => setImmediate(r));
+      }
+      await Promise.all(all);
+      expect(rounds).toBeLessThan(30);
+      expect(await ds.getRepository(User).count()).toBe(30);
+    } finally {
+      fsyncs.release();
+      fsyncs.restore();
+    }
+  });
+
+  it('full: a write outside any transaction waits for the disk too; a read-only transaction does not', async () => {
+    const ds = await open('full', 'autocommit.sqlite');
+    const fsyncs = holdFsyncs();
+    try {
+      let done = false;
+      const insert = ds
+        .getRepository(User)
+        .insert(user('solo'))
+        .then(() => (done = true));
+      await eventually(() => expect(fsyncs.held.length).toBe(1));
+      expect(done).toBe(false);
+      fsyncs.release();
+      await insert;
+      await ds.transaction(async (m) => m.find(User));
+      expect(fsyncs.held).toHaveLength(0);
+    } finally {
+      fsyncs.release();
+      fsyncs.restore();
+    }
+  });
+
+  it('normal: transactions never wait for an fsync', async () => {
+    const ds = await open('normal', 'normal.sqlite');
+    const spy = jest.spyOn(fs, 'fsync');
+    try {
+      for (let i = 0; i < 10; i++) await ds.transaction(async (m) => m.insert(User, user(`n${i}`)));
+      expect(spy).not.toHaveBeenCalled();
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('the worker thread checkpoints the WAL into the database file', async () => {
+    const ds = await open('full', 'checkpoint.sqlite');
+    const file = path.join(dir, 'checkpoint.sqlite');
+    const before = statSync(file).size;
+    await ds.transaction(async (m) => {
+      for (let i = 0; i < 2000; i++) await m.insert(User, user(`c${i}-${'x'.repeat(100)}`));
+    });
+    // The main connection never checkpoints (wal_autocheckpoint = 0): only the worker can grow the file.
+    await eventually(() => expect(statSync(file).size).toBeGreaterThan(before + 100_000), 10_000);
+    await ds.destroy();
+    // Closing folds the rest back in and removes the WAL, as SQLite does for its last connection.
+    expect(fs.existsSync(`${file}-wal`)).toBe(false);
+  });
+});
