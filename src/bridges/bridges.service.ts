@@ -100,7 +100,7 @@ export class BridgesService {
     private readonly lanes: OutboxLanes,
   ) {}
 
-  /** The `relayMembership` option's notices (ADR 0014). */
+  /** The `relayMembership` option's notices (ADR 0013). */
   private membershipRelay?: MembershipRelay;
   private get membership(): MembershipRelay {
     return (this.membershipRelay ??= new MembershipRelay(this.ds, this.logger, this.events, this.lanes));
@@ -311,7 +311,7 @@ export class BridgesService {
           replyToId: msg.replyToId ? await this.copyIn(m, msg.replyToId, member.conversationId) : null,
           editedAt: null,
           deleted: false,
-          // The source's files: the outbox fetches, checks and links them when it sends the copy (ADR 0015).
+          // The source's files: the outbox fetches, checks and links them when it sends the copy (ADR 0014).
           attachments: msg.attachments?.length ? msg.attachments : null,
           sentAt: Date.now(),
           status: 'queued',

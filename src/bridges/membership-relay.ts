@@ -33,7 +33,7 @@ const relaysMembership = (b: Bridge): boolean =>
 
 /**
  * The `relayMembership` bridge option: live joins, leaves, kicks and nick changes in one bridged
- * conversation become a notice in the others (ADR 0014). Listings (IRC NAMES, a MUC's initial presences,
+ * conversation become a notice in the others (ADR 0013). Listings (IRC NAMES, a MUC's initial presences,
  * a Matrix initial sync or gap) and our own account's changes never do. Bursts are coalesced per source
  * conversation (`MembershipCoalescer`: a netsplit is one line). A notice is a bridge copy like any other:
  * a `queued` message with an `origin`, sent through the outbox lanes, whose echo is dropped as our own.

@@ -101,7 +101,7 @@ export interface AppConfig {
     readonly turnPassword?: string;
     readonly turnTtlSeconds: number;
   };
-  /** Files relayed by bridges (docs/adr/0015-bridged-media.md). */
+  /** Files relayed by bridges (docs/adr/0014-bridged-media.md). */
   readonly media: { readonly maxBytes: number };
   readonly log: { readonly level: LogLevel; readonly format: LogFormat };
 }

@@ -40,7 +40,7 @@ export interface PreparedCopy {
 const REFUSAL_TTL_MS = 10 * 60_000;
 
 /**
- * Files of bridged messages (docs/adr/0015-bridged-media.md). When a copy is about to be sent, each file
+ * Files of bridged messages (docs/adr/0014-bridged-media.md). When a copy is about to be sent, each file
  * of its source message that the source network's adapter can fetch (Matrix mxc://) is fetched through
  * that adapter, size-limited and type-checked, stored once, and linked at <publicUrl>/media/<id>/<name>;
  * a target that takes files (Matrix) gets the file itself. An http(s) URL is never fetched.

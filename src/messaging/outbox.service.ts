@@ -428,7 +428,7 @@ export class OutboxService implements OnApplicationBootstrap {
         `account ${account.id} is not connected; the message waits in the outbox`,
       );
     }
-    // A bridged copy with files: fetched, checked and linked (or uploaded) just before it goes out (ADR 0015).
+    // A bridged copy with files: fetched, checked and linked (or uploaded) just before it goes out (ADR 0014).
     const media =
       msg.origin && msg.attachments?.length
         ? await this.media.prepareCopy(msg, account.adapterId, isAttachmentsCapable(client))

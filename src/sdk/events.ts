@@ -110,7 +110,7 @@ export type RemoteEvent =
          * True only for a change seen as it happened (someone joined, left, was kicked or renamed just now).
          * Absent or false for listings of who is already there: IRC NAMES, a MUC's occupant presences before
          * our own self-presence (status 110), a Matrix initial sync or a gap (limited timeline), backfill.
-         * Bridges announce live changes only (ADR 0014); absent means "not known to be live".
+         * Bridges announce live changes only (ADR 0013); absent means "not known to be live".
          */
         live?: boolean;
         /** Our own account (our own JOIN on IRC, MUC status 110, our own Matrix user). */

@@ -3,7 +3,7 @@ import { EpochMsColumn, RefColumn, TextColumn } from '../columns';
 import { Message } from './message.entity';
 
 /**
- * A file a bridge fetched from a network (docs/adr/0015-bridged-media.md): checked, stored once per
+ * A file a bridge fetched from a network (docs/adr/0014-bridged-media.md): checked, stored once per
  * attachment of its source message, and served at /media/<id>/<name>. The id is 192 random bits (the link
  * is the only key); the bytes are base64 text, the one column type that reads the same on SQLite and
  * PostgreSQL through TypeORM, bounded by `media.maxBytes`.

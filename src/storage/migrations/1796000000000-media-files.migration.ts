@@ -1,6 +1,6 @@
 import { Table, TableForeignKey, TableUnique, type MigrationInterface, type QueryRunner } from 'typeorm';
 
-/** Files bridges fetched and serve by link (issue 7, ADR 0015). Frozen; see the entity. */
+/** Files bridges fetched and serve by link (issue 7, ADR 0014). Frozen; see the entity. */
 export class MediaFiles1796000000000 implements MigrationInterface {
   name = 'MediaFiles1796000000000';
 
