@@ -284,7 +284,7 @@ export const bridgeSpecSchema = z.strictObject({
   options: key(mapping().default({}), {
     description:
       'Bridge settings: templates (relay text per target adapter id or default, with {nick} {text} {network} ' +
-      "{bridge}; defaults: irc '<{nick}> {text}', elsewhere '{nick}: {text}'), notice (true: relays are notices) and maxLength (longest relayed text in characters; default 1,200 on IRC and SIP, 16,000 elsewhere; longer is cut).",
+      "{bridge}; defaults: irc '<{nick}> {text}', elsewhere '{nick}: {text}'), notice (true: relays are notices), maxLength (longest relayed text in characters; default 1,200 on IRC and SIP, 16,000 elsewhere; longer is cut) and relayMembership (true: live joins, leaves and nick changes become short notices in the other rooms; default false).",
     example: { templates: { irc: '<{nick}> {text}' }, notice: false },
   }),
 });
