@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { insertRow } from '../common/db';
+import { selectRows } from '../storage/bulk-insert';
 import { Conversation } from '../storage/entities';
 
 export interface ConversationKey {
@@ -23,7 +24,7 @@ export async function findOrCreateConversation(
   key: ConversationKey,
 ): Promise<Conversation> {
   const where = { accountId: key.accountId, remoteId: key.remoteId };
-  const found = await m.findOne(Conversation, { where });
+  const [found] = await selectRows(m, Conversation, where, { limit: 1 });
   if (found) return found;
   const conv = m.create(Conversation, {
     id: randomUUID(),

@@ -8,7 +8,7 @@ import { BatchFailure, type JobSpec, type QueuePort } from '../queue';
 import { toHtml, toPlainText, type RemoteEvent, type RemoteEventOf } from '../sdk';
 import { Account, Conversation, Endpoint, Message, MessageRemoteId, Person } from '../storage/entities';
 import { insertRow } from '../common/db';
-import { selectValue, updateById } from '../storage/bulk-insert';
+import { selectRows, selectValue, updateById } from '../storage/bulk-insert';
 import { CONFIG, DATA_SOURCE, LOGGER, QUEUE } from '../tokens';
 import { toMs } from '../common/time';
 import { findOrCreateConversation } from './conversation.store';
@@ -313,7 +313,7 @@ export class IngestService implements OnApplicationBootstrap {
     address: string,
     displayName?: string,
   ): Promise<Endpoint> {
-    const found = await m.findOne(Endpoint, { where: { accountId: account.accountId, address } });
+    const [found] = await selectRows(m, Endpoint, { accountId: account.accountId, address }, { limit: 1 });
     if (found) {
       if (displayName && displayName !== found.displayName) {
         await m.update(Endpoint, { id: found.id }, { displayName });

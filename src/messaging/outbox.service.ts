@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { DataSource, In } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { AccountsService } from '../accounts/accounts.service';
 import { ApiError } from '../api/api-error';
 import { MetricsService } from '../api/health/metrics.service';
@@ -23,7 +23,7 @@ import {
 } from '../sdk';
 import { Account, Conversation, Message, MessageRemoteId } from '../storage/entities';
 import { insertRow } from '../common/db';
-import { selectValue, updateById } from '../storage/bulk-insert';
+import { selectRows, selectValue, updateById } from '../storage/bulk-insert';
 import { CONFIG, DATA_SOURCE, LOGGER, QUEUE } from '../tokens';
 import { messageView } from './message.view';
 import { BridgesService, type RelayWork } from '../bridges/bridges.service';
@@ -352,9 +352,7 @@ export class OutboxService implements OnApplicationBootstrap {
     // Written, with the promise of their confirmation (settled already unless the network pipelines sends).
     const written: { at: number; msg: Message; out: Sent; confirmed: Promise<boolean> }[] = [];
     try {
-      const found = claimed.length
-        ? await this.ds.getRepository(Message).find({ where: { id: In(claimed) } })
-        : [];
+      const found = claimed.length ? await selectRows(this.ds.manager, Message, { id: claimed }) : [];
       const byId = new Map(found.map((m) => [m.id, m]));
       for (const [at, messageId] of claimed.entries()) {
         const msg = byId.get(messageId);
@@ -408,13 +406,13 @@ export class OutboxService implements OnApplicationBootstrap {
     }
     let conv = convs.get(msg.conversationId);
     if (conv === undefined) {
-      conv = await this.ds.getRepository(Conversation).findOne({ where: { id: msg.conversationId } });
+      conv = (await selectRows(this.ds.manager, Conversation, { id: msg.conversationId }))[0] ?? null;
       convs.set(msg.conversationId, conv);
     }
     if (!conv) return undefined;
     let account = accounts.get(conv.accountId);
     if (account === undefined) {
-      account = await this.ds.getRepository(Account).findOne({ where: { id: conv.accountId } });
+      account = (await selectRows(this.ds.manager, Account, { id: conv.accountId }))[0] ?? null;
       accounts.set(conv.accountId, account);
     }
     if (!account) {

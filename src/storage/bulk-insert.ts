@@ -104,3 +104,45 @@ export async function selectValue<T extends ObjectLiteral>(
   );
   return Array.isArray(rows) && rows.length > 0 ? (rows[0] as { v: unknown }).v : undefined;
 }
+
+/**
+ * Whole entities whose columns equal `where` (by property name; an array value is `IN (…)`), hydrated
+ * through the column metadata as TypeORM's find() would (JSON, booleans, transformers) but without its
+ * query builder: one plain statement whose text depends only on the table, the columns and the array
+ * lengths, so the driver reuses it. For the message path's lookups by id; relations are not loaded.
+ */
+export async function selectRows<T extends ObjectLiteral>(
+  m: EntityManager,
+  target: EntityTarget<T>,
+  where: Partial<Record<keyof T & string, string | number | readonly (string | number)[]>>,
+  opts: { limit?: number } = {},
+): Promise<T[]> {
+  const meta = m.connection.getMetadata(target);
+  const driver = m.connection.driver;
+  const columns = meta.columns.filter((c) => !c.isVirtual);
+  const params: unknown[] = [];
+  const param = (v: unknown): string => {
+    params.push(v);
+    return driver.createParameter(`p${params.length - 1}`, params.length - 1);
+  };
+  const conds = Object.entries(where).map(([prop, value]) => {
+    const c = meta.findColumnWithPropertyName(prop);
+    if (!c) throw new Error(`${meta.name} has no column ${prop}`);
+    const name = driver.escape(c.databaseName);
+    if (!Array.isArray(value)) return `${name} = ${param(value)}`;
+    // An empty list matches nothing (SQL has no empty IN list).
+    return value.length ? `${name} IN (${value.map(param).join(', ')})` : '1 = 0';
+  });
+  const select = columns.map((c) => driver.escape(c.databaseName)).join(', ');
+  const limit = opts.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(opts.limit))}` : '';
+  const rows: unknown = await m.query(
+    `SELECT ${select} FROM ${driver.escape(meta.tablePath)}${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''}${limit}`,
+    params,
+  );
+  if (!Array.isArray(rows)) return [];
+  return (rows as Record<string, unknown>[]).map((row) => {
+    const entity = meta.create() as T;
+    for (const c of columns) c.setEntityValue(entity, driver.prepareHydratedValue(row[c.databaseName], c));
+    return entity;
+  });
+}

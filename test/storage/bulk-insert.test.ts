@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { Account, ClientEvent, Endpoint, Person, User, openDatabase } from '../../src/storage';
-import { insertMany, updateById } from '../../src/storage/bulk-insert';
+import { insertMany, selectRows, updateById } from '../../src/storage/bulk-insert';
 import { startPostgres, type PostgresServer } from '../support/postgres';
 
 // The multi-row INSERT and by-id UPDATE the roster and event log use for bursts, on both databases: values go through the
 // entities' column conversions (JSON, epoch ms), chunks split the statement, RETURNING reads back
 // generated sequence numbers.
-describe.each(['sqlite', 'postgres'] as const)('insertMany and updateById on %s', (driver) => {
+describe.each(['sqlite', 'postgres'] as const)('insertMany, updateById and selectRows on %s', (driver) => {
   let ds: DataSource;
   let dir: string | undefined;
   let pg: PostgresServer | undefined;
@@ -102,6 +102,30 @@ describe.each(['sqlite', 'postgres'] as const)('insertMany and updateById on %s'
     // Only that row.
     expect(await ds.getRepository(Endpoint).countBy({ accountId: account.id, presenceState: 'away' })).toBe(
       1,
+    );
+  });
+
+  it('selectRows hydrates exactly what find() does, by equality and by IN lists', async () => {
+    const some = await ds.getRepository(Endpoint).find({ take: 5, order: { address: 'ASC' } });
+    expect(some).toHaveLength(5);
+    const ids = some.map((e) => e.id);
+    const raw = await selectRows(ds.manager, Endpoint, { id: ids });
+    const byId = new Map(raw.map((e) => [e.id, e]));
+    // Same values, same types (JSON parsed, epoch ms as numbers, nulls), and entity instances.
+    for (const e of some) expect(byId.get(e.id)).toStrictEqual(e);
+    expect(raw[0]).toBeInstanceOf(Endpoint);
+    const one = await selectRows(ds.manager, Endpoint, {
+      accountId: some[0]!.accountId,
+      address: some[0]!.address,
+    });
+    expect(one).toStrictEqual([some[0]]);
+    expect(await selectRows(ds.manager, Endpoint, { id: [] })).toEqual([]);
+    expect(await selectRows(ds.manager, Endpoint, { id: randomUUID() })).toEqual([]);
+    expect(
+      await selectRows(ds.manager, Endpoint, { accountId: some[0]!.accountId }, { limit: 2 }),
+    ).toHaveLength(2);
+    await expect(selectRows(ds.manager, Endpoint, { nope: 1 } as never)).rejects.toThrow(
+      'has no column nope',
     );
   });
 
