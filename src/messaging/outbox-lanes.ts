@@ -7,6 +7,13 @@ import { OUTBOX_QUEUE, sendJob, type OutboxJob, type OutboxJobSpec } from './out
 /** Messages a lane hands to one `deliverMany` call at most. */
 const LANE_BATCH = 64;
 
+interface Lane {
+  ids: string[];
+  running: boolean;
+  /** Set while the lane waits for confirmations: new copies wake it to write them at once. */
+  wake?: () => void;
+}
+
 /** What `OutboxService.deliverMany` reports: how many of the ids were handled, and why it stopped. */
 export type DeliverOutcome = { sent: number; failed?: { err: unknown } };
 
@@ -24,11 +31,11 @@ export type DeliverOutcome = { sent: number; failed?: { err: unknown } };
 export class OutboxLanes {
   /** Durable jobs per conversation enqueued by this process and not handled yet. */
   private readonly pending = new Map<string, number>();
-  private readonly lanes = new Map<string, { ids: string[]; running: boolean }>();
+  private readonly lanes = new Map<string, Lane>();
   /** Message ids being sent right now, by a lane or a queue worker. */
   readonly inFlight = new Set<string>();
   /** The outbox's sender, set once it is ready (before that, everything goes through the queue). */
-  runner?: (messageIds: string[]) => Promise<DeliverOutcome>;
+  runner?: (messageIds: string[], onWritten: () => void) => Promise<DeliverOutcome>;
 
   constructor(
     @Inject(QUEUE) private readonly queue: QueuePort,
@@ -73,6 +80,7 @@ export class OutboxLanes {
   async send(jobs: readonly OutboxJobSpec[]): Promise<void> {
     const durable: OutboxJobSpec[] = [];
     const queued = new Set<string | undefined>(); // a later job of these conversations must not overtake
+    const touched = new Map<string, Lane>();
     for (const job of jobs) {
       const conv = job.group;
       const op = job.data.op ?? 'send';
@@ -84,34 +92,75 @@ export class OutboxLanes {
       let lane = this.lanes.get(conv);
       if (!lane) this.lanes.set(conv, (lane = { ids: [], running: false }));
       lane.ids.push(job.data.messageId);
+      touched.set(conv, lane);
+    }
+    // Started after all are in: a burst handed over at once is one batch.
+    for (const [conv, lane] of touched) {
       if (!lane.running) void this.run(conv, lane);
+      else lane.wake?.();
     }
     await this.enqueue(durable);
   }
 
-  private async run(conv: string, lane: { ids: string[]; running: boolean }): Promise<void> {
+  /**
+   * Sends the lane's messages in order, a batch at a time. The next batch is written as soon as the previous
+   * one is written, without waiting for the network to confirm it and for its record to commit (XMPP
+   * pipelines: a ping confirms everything before it on the stream), so a busy room's copies never wait for a
+   * round trip and an fsync per batch. Outcomes are taken in order: a batch that failed hands its unsent rest
+   * to the durable queue after any earlier batch's rest, and the lane writes nothing more in this run (what
+   * came after it is handed over too, in order).
+   */
+  private async run(conv: string, lane: Lane): Promise<void> {
     lane.running = true;
+    // The outcomes of the batches written so far, taken in order; `false` once one of them failed.
+    let settled: Promise<boolean> = Promise.resolve(true);
+    let outstanding = 0;
+    let failed = false;
     try {
-      while (lane.ids.length > 0) {
+      for (;;) {
+        if (lane.ids.length === 0 || failed) {
+          if (outstanding === 0) {
+            // A failure stops this run: whatever is left queues behind the handed-over rest.
+            if (failed && lane.ids.length > 0) await this.handOver(conv, lane.ids.splice(0), undefined);
+            break;
+          }
+          // Confirmations outstanding: wait for them, or for new copies to write meanwhile.
+          await Promise.race([settled, new Promise<void>((r) => (lane.wake = r))]);
+          lane.wake = undefined;
+          continue;
+        }
         // Durable work for this conversation appeared meanwhile: the rest queues behind it, in order.
         if (this.pending.has(conv) || !this.runner) {
+          await settled;
           await this.handOver(conv, lane.ids.splice(0), undefined);
-          break;
+          continue;
         }
         const ids = lane.ids.splice(0, LANE_BATCH);
-        let outcome: DeliverOutcome;
-        try {
-          outcome = await this.runner(ids);
-        } catch (err) {
-          outcome = { sent: 0, failed: { err } };
-        }
-        if (outcome.failed) {
-          await this.handOver(conv, [...ids.slice(outcome.sent), ...lane.ids.splice(0)], outcome.failed.err);
-          break;
-        }
+        let onWritten!: () => void;
+        const written = new Promise<void>((r) => (onWritten = r));
+        const outcome = this.runner(ids, onWritten).catch((err: unknown): DeliverOutcome => ({
+          sent: 0,
+          failed: { err },
+        }));
+        outstanding += 1;
+        // A failure stops the writing at once; its hand-over waits for the earlier batches' outcomes.
+        void outcome.then((o) => {
+          if (o.failed) failed = true;
+        });
+        const before = settled;
+        settled = (async () => {
+          const ok = await before;
+          const o = await outcome;
+          outstanding -= 1;
+          if (!o.failed) return ok;
+          await this.handOver(conv, ids.slice(o.sent), o.failed.err);
+          return false;
+        })();
+        await Promise.race([written, outcome]);
       }
     } finally {
       lane.running = false;
+      lane.wake = undefined;
       if (lane.ids.length === 0) this.lanes.delete(conv);
       else void this.run(conv, lane); // arrived while handing over
     }

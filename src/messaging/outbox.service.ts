@@ -80,7 +80,7 @@ export class OutboxService implements OnApplicationBootstrap {
         ),
       { concurrency: this.config.queue.concurrency },
     );
-    this.lanes.runner = (ids) => this.deliverMany(ids);
+    this.lanes.runner = (ids, onWritten) => this.deliverMany(ids, new Set(), onWritten);
   }
 
   async sweep(): Promise<number> {
@@ -334,6 +334,8 @@ export class OutboxService implements OnApplicationBootstrap {
   async deliverMany(
     messageIds: readonly string[],
     retried: ReadonlySet<string> = new Set(),
+    /** Called once every send is written (or the writing stopped), before confirmations are awaited. */
+    onWritten?: () => void,
   ): Promise<{ sent: number; failed?: { err: unknown } }> {
     // Claimed before they are read, so that a message a lane (or another worker) is sending right now is
     // neither sent twice nor read stale; the first one that is busy ends this run there (it retries later).
@@ -370,6 +372,7 @@ export class OutboxService implements OnApplicationBootstrap {
           break;
         }
       }
+      onWritten?.();
       // In order: the first send the network did not confirm is retried, with everything after it.
       const sent: Sent[] = [];
       for (const w of written) {

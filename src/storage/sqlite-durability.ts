@@ -34,6 +34,7 @@ export class SqliteDurability {
   private commitsSinceCheckpoint = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private checkpointProblemAt = 0;
 
   constructor(
     private readonly path: string,
@@ -55,7 +56,11 @@ export class SqliteDurability {
     worker.unref();
     worker.on('message', (m: { ok: boolean; error?: string }) => {
       this.checkpointing = false;
-      if (!m.ok) this.onProblem(`WAL checkpoint failed: ${m.error ?? 'unknown error'}`);
+      // A read-only or full disk fails every checkpoint: said once a minute, not four times a second.
+      if (!m.ok && Date.now() - this.checkpointProblemAt > 60_000) {
+        this.checkpointProblemAt = Date.now();
+        this.onProblem(`WAL checkpoint failed: ${m.error ?? 'unknown error'}`);
+      }
     });
     worker.on('error', (e) => this.workerGone(`the checkpoint worker failed: ${String(e)}`));
     worker.on('exit', (code) => {
