@@ -128,6 +128,13 @@ export class EmbeddedQueueDriver implements QueuePort {
     if (normalized.length === 0) return [];
     const added = this.store.enqueue(queue, normalized, Date.now());
     if (added.some(Boolean)) for (const wake of wakers.get(wakeKey(this.path, queue)) ?? []) wake();
+    // "Resolves once durably stored": with `full`, after an fsync begun after this commit (shared with the
+    // enqueues made meanwhile). Claims and outcomes do not wait: a lost one only runs a job again.
+    const durability = this.store.durability;
+    if (durability) {
+      durability.committedOne();
+      await durability.durable();
+    }
     return normalized.map((j, i) => ({ id: j.id, added: added[i] === true }));
   }
 
@@ -227,7 +234,7 @@ export class EmbeddedQueueDriver implements QueuePort {
         'closed with handlers still running; their jobs run again once their leases expire',
       );
     this.storeClosed = true;
-    this.store.close();
+    await this.store.close();
   }
 
   private renewLeases(): void {

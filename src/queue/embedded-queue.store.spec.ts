@@ -264,11 +264,11 @@ describe('EmbeddedQueueStore rules', () => {
 });
 
 describe('EmbeddedQueueStore schema', () => {
-  it('creates its table at version 1 and refuses a newer file', () => {
+  it('creates its table at version 1 and refuses a newer file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sb-queue-spec-'));
     try {
       const path = join(dir, 'data', 'queue.sqlite'); // the folder does not exist yet
-      new EmbeddedQueueStore(path).close();
+      await new EmbeddedQueueStore(path).close();
       const db = new Database(path);
       expect(db.pragma('user_version', { simple: true })).toBe(1);
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');

@@ -8,8 +8,9 @@
  * group has at most one running job, in enqueue order, and a head waiting for its retry holds its group.
  */
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import { SqliteDurability } from '../common/sqlite-durability';
 import type { FailedJob, QueueStats } from './queue.port';
 import { QueueError } from './queue.port';
 import type { NormalizedJob } from './queue.rules';
@@ -63,6 +64,11 @@ export type Synchronous = 'full' | 'normal';
 
 export class EmbeddedQueueStore {
   readonly db: Database.Database;
+  /**
+   * A file's commits never wait for the disk on the event loop (ADR 0012 decision 11): with `full`,
+   * `durable()` resolves after a shared fsync of the WAL on the thread pool; checkpoints run in a worker.
+   */
+  readonly durability?: SqliteDurability;
   private readonly stmts;
 
   constructor(path: string, synchronous: Synchronous = 'full') {
@@ -77,9 +83,16 @@ export class EmbeddedQueueStore {
     const db = this.db;
     try {
       db.pragma('journal_mode = WAL');
-      db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      // On a file `full` is kept by the durability layer, off the event loop; in memory nothing is durable.
+      db.pragma(`synchronous = ${synchronous === 'full' && path === ':memory:' ? 'FULL' : 'NORMAL'}`);
       db.pragma('busy_timeout = 5000');
       this.migrate();
+      if (path !== ':memory:') {
+        this.durability = new SqliteDurability(resolve(path), synchronous === 'full', db, (message) =>
+          process.emitWarning(message, 'SwitchboardQueue'),
+        );
+        this.durability.start(require.resolve('better-sqlite3'));
+      }
     } catch (err) {
       db.close();
       throw err;
@@ -439,7 +452,9 @@ export class EmbeddedQueueStore {
     return n;
   }
 
-  close(): void {
+  /** Waits for the fsyncs under way and stops the checkpoint worker, then closes the file. */
+  async close(): Promise<void> {
+    await this.durability?.close();
     if (this.db.open) this.db.close();
   }
 }

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DataSource, MigrationExecutor, type DataSourceOptions } from 'typeorm';
 import { ENTITIES } from './entities';
-import { SqliteDurability } from './sqlite-durability';
+import { SqliteDurability } from '../common/sqlite-durability';
 import { MIGRATIONS } from './migrations';
 import { RowDefaultsSubscriber } from './row-defaults.subscriber';
 
@@ -279,7 +279,7 @@ function serializeTransactions(ds: DataSource, durability?: SqliteDurability): v
 
 /**
  * Commits that wait for the disk without blocking the event loop, and checkpoints in a worker thread
- * (src/storage/sqlite-durability.ts). Counts every write the single query runner commits: COMMITs of
+ * (src/common/sqlite-durability.ts). Counts every write the single query runner commits: COMMITs of
  * transactions, and writes outside any transaction (SQLite autocommits them), which also wait here for the
  * disk when `full` asks it; a transaction opened through `ds.transaction` waits after releasing the lock.
  */

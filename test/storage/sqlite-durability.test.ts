@@ -2,6 +2,7 @@ import fs, { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { DataSource } from 'typeorm';
+import { createQueue } from '../../src/queue';
 import { openDatabase } from '../../src/storage';
 import { User } from '../../src/storage/entities';
 import { eventually as poll } from '../support/gateway';
@@ -20,7 +21,7 @@ const eventually = (check: () => void, timeoutMs = 10_000) =>
 /**
  * `sqliteSynchronous: full` keeps its promise (a transaction that resolved is on the disk) with the fsync
  * done off the event loop, shared by the transactions that committed meanwhile; checkpoints run in a worker
- * thread. src/storage/sqlite-durability.ts, ADR 0012.
+ * thread. src/common/sqlite-durability.ts, ADR 0012.
  */
 describe('SQLite commits that wait for the disk off the event loop', () => {
   let dir: string;
@@ -119,6 +120,46 @@ describe('SQLite commits that wait for the disk off the event loop', () => {
       expect(spy).not.toHaveBeenCalled();
     } finally {
       spy.mockRestore();
+    }
+  });
+
+  it('the embedded queue: an enqueue resolves after a shared fsync; `normal` never waits', async () => {
+    const queue = createQueue({ kind: 'embedded', path: path.join(dir, 'queue.sqlite') });
+    const fsyncs = holdFsyncs();
+    try {
+      let done = 0;
+      const all = Array.from({ length: 10 }, (_, i) =>
+        queue.enqueue('q', { id: `j${i}`, data: i }).then(() => done++),
+      );
+      await eventually(() => expect(fsyncs.held.length).toBe(1));
+      await new Promise((r) => setTimeout(r, 50));
+      expect(done).toBe(0);
+      while (done < 10) {
+        await eventually(() => expect(fsyncs.held.length).toBeGreaterThan(0));
+        fsyncs.release();
+        await new Promise((r) => setImmediate(r));
+      }
+      await Promise.all(all);
+    } finally {
+      fsyncs.release();
+      fsyncs.restore();
+      await queue.close();
+    }
+    const relaxed = createQueue({
+      kind: 'embedded',
+      path: path.join(dir, 'queue-normal.sqlite'),
+      synchronous: 'normal',
+    });
+    const spy = jest.spyOn(fs, 'fsync');
+    try {
+      await relaxed.enqueueMany(
+        'q',
+        Array.from({ length: 5 }, (_, i) => ({ id: `n${i}`, data: i })),
+      );
+      expect(spy).not.toHaveBeenCalled();
+    } finally {
+      spy.mockRestore();
+      await relaxed.close();
     }
   });
 
