@@ -29,7 +29,7 @@ export class SqliteDurability {
   private syncing = false;
   private waiters: { upTo: number; resolve(): void; reject(e: unknown): void }[] = [];
   private walFd: number | undefined;
-  private worker: Worker | undefined;
+  private worker: CheckpointHandle | undefined;
   private checkpointing = false;
   private commitsSinceCheckpoint = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -44,29 +44,20 @@ export class SqliteDurability {
     private readonly onProblem: (message: string) => void,
   ) {}
 
-  /** Starts the checkpoint worker. `lib` is better-sqlite3's resolved path (the worker loads the same copy). */
+  /** Starts checkpointing in the worker. `lib` is better-sqlite3's resolved path (the worker loads that copy). */
   start(lib: string): void {
     this.raw.pragma('wal_autocheckpoint = 0');
-    const worker = new Worker(CHECKPOINT_WORKER, {
-      eval: true,
-      workerData: { lib, path: this.path },
-      // Its own small heap: it only runs checkpoints.
-      resourceLimits: { maxOldGenerationSizeMb: 32 },
+    this.worker = Checkpointer.attach(lib, this.path, {
+      done: (error) => {
+        this.checkpointing = false;
+        // A read-only or full disk fails every checkpoint: said once a minute, not four times a second.
+        if (error !== undefined && Date.now() - this.checkpointProblemAt > 60_000) {
+          this.checkpointProblemAt = Date.now();
+          this.onProblem(`WAL checkpoint failed: ${error}`);
+        }
+      },
+      gone: (why) => this.workerGone(why),
     });
-    worker.unref();
-    worker.on('message', (m: { ok: boolean; error?: string }) => {
-      this.checkpointing = false;
-      // A read-only or full disk fails every checkpoint: said once a minute, not four times a second.
-      if (!m.ok && Date.now() - this.checkpointProblemAt > 60_000) {
-        this.checkpointProblemAt = Date.now();
-        this.onProblem(`WAL checkpoint failed: ${m.error ?? 'unknown error'}`);
-      }
-    });
-    worker.on('error', (e) => this.workerGone(`the checkpoint worker failed: ${String(e)}`));
-    worker.on('exit', (code) => {
-      if (!this.closed) this.workerGone(`the checkpoint worker exited (code ${code})`);
-    });
-    this.worker = worker;
     // A quiet database still gets its WAL folded back in.
     this.timer = setInterval(() => this.checkpointSoon(true), CHECKPOINT_EVERY_MS);
     this.timer.unref();
@@ -95,7 +86,7 @@ export class SqliteDurability {
     while (this.waiters.length > 0) await new Promise((r) => setTimeout(r, 1));
     const worker = this.worker;
     this.worker = undefined;
-    if (worker) await worker.terminate();
+    if (worker) await worker.detach();
     const fd = this.walFd;
     this.walFd = undefined;
     if (fd !== undefined) await new Promise<void>((r) => close(fd, () => r()));
@@ -142,7 +133,7 @@ export class SqliteDurability {
     if (quietOnly && this.commitsSinceCheckpoint >= CHECKPOINT_AFTER_COMMITS) return;
     this.checkpointing = true;
     this.commitsSinceCheckpoint = 0;
-    this.worker.postMessage('checkpoint');
+    this.worker.checkpoint();
   }
 
   private workerGone(message: string): void {
@@ -163,20 +154,106 @@ export class SqliteDurability {
 const CHECKPOINT_AFTER_COMMITS = 500;
 const CHECKPOINT_EVERY_MS = 250;
 
+interface CheckpointHandle {
+  checkpoint(): void;
+  detach(): Promise<void>;
+}
+
+interface CheckpointUser {
+  done(error?: string): void;
+  gone(why: string): void;
+}
+
+/**
+ * One worker thread per process checkpoints every database that asked (the gateway's and the embedded
+ * queue's), each on a connection of its own: a thread costs some 5 MB, so they share one.
+ */
+class Checkpointer {
+  private static current: Checkpointer | undefined;
+  private readonly users = new Map<number, CheckpointUser>();
+  /** Connections being closed in the worker, by id: resolved when it says so (or exits). */
+  private readonly closing = new Map<number, () => void>();
+  private nextId = 1;
+  private stopping = false;
+
+  private constructor(private readonly worker: Worker) {
+    worker.unref();
+    worker.on('message', (m: { id: number; error?: string; closed?: boolean }) => {
+      if (m.closed) {
+        this.closing.get(m.id)?.();
+        this.closing.delete(m.id);
+      } else this.users.get(m.id)?.done(m.error);
+    });
+    worker.on('error', (e) => this.lost(`the checkpoint worker failed: ${String(e)}`));
+    worker.on('exit', (code) => this.lost(`the checkpoint worker exited (code ${code})`));
+  }
+
+  static attach(lib: string, path: string, user: CheckpointUser): CheckpointHandle {
+    const self = (Checkpointer.current ??= new Checkpointer(
+      new Worker(CHECKPOINT_WORKER, {
+        eval: true,
+        workerData: { lib },
+        // A small heap of its own: it only runs checkpoints.
+        resourceLimits: { maxOldGenerationSizeMb: 16 },
+      }),
+    ));
+    const id = self.nextId++;
+    self.users.set(id, user);
+    self.worker.postMessage({ op: 'open', id, path });
+    return {
+      checkpoint: () => self.worker.postMessage({ op: 'checkpoint', id }),
+      detach: async () => {
+        if (!self.users.delete(id)) return;
+        // Its connection is closed before ours, so that ours is the last one (SQLite then folds the WAL
+        // back in and removes it).
+        await new Promise<void>((resolve) => {
+          self.closing.set(id, resolve);
+          self.worker.postMessage({ op: 'close', id });
+        });
+        if (self.users.size > 0) return;
+        // The last one: the thread goes (a new database later starts another).
+        self.stopping = true;
+        if (Checkpointer.current === self) Checkpointer.current = undefined;
+        await self.worker.terminate();
+      },
+    };
+  }
+
+  private lost(why: string): void {
+    if (Checkpointer.current === this) Checkpointer.current = undefined;
+    for (const resolve of this.closing.values()) resolve();
+    this.closing.clear();
+    if (this.stopping) return;
+    const users = [...this.users.values()];
+    this.users.clear();
+    for (const u of users) u.gone(why);
+  }
+}
+
 // Plain CommonJS run with `eval`: no separate file to find in src/ (tests) or dist/ (production).
 const CHECKPOINT_WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.lib);
-const db = new Database(workerData.path, { fileMustExist: true });
-db.pragma('busy_timeout = 5000');
-db.pragma('synchronous = FULL');
-parentPort.on('message', () => {
+const dbs = new Map();
+parentPort.on('message', ({ op, id, path }) => {
   try {
-    // PASSIVE: copies what it can without waiting for the main connection's readers or writer.
-    db.pragma('wal_checkpoint(PASSIVE)');
-    parentPort.postMessage({ ok: true });
+    if (op === 'open') {
+      const db = new Database(path, { fileMustExist: true });
+      db.pragma('busy_timeout = 5000');
+      db.pragma('synchronous = FULL');
+      dbs.set(id, db);
+    } else if (op === 'close') {
+      dbs.get(id)?.close();
+      dbs.delete(id);
+      parentPort.postMessage({ id, closed: true });
+    } else if (op === 'checkpoint') {
+      const db = dbs.get(id);
+      // PASSIVE: copies what it can without waiting for the main connection's readers or writer.
+      if (db) db.pragma('wal_checkpoint(PASSIVE)');
+      parentPort.postMessage({ id });
+    }
   } catch (e) {
-    parentPort.postMessage({ ok: false, error: String(e && e.message || e) });
+    parentPort.postMessage(op === 'close' ? { id, closed: true } : { id, error: String((e && e.message) || e) });
   }
 });
 `;
