@@ -289,6 +289,7 @@ function attachDurability(ds: DataSource, cfg: Extract<StorageConfig, { kind: 's
     createQueryRunner(mode: 'master'): {
       isTransactionActive: boolean;
       query(sql: string, ...rest: unknown[]): Promise<unknown>;
+      commitTransaction(): Promise<void>;
     };
   };
   const durability = new SqliteDurability(
@@ -307,8 +308,6 @@ function attachDurability(ds: DataSource, cfg: Extract<StorageConfig, { kind: 's
     if (sql === 'COMMIT') {
       if (wrote) durability.committedOne();
       wrote = false;
-      // A transaction opened beneath the serializing wrapper (migrations, TypeORM's own save()) waits here.
-      if (!durability.holding.getStore()) await durability.durable();
     } else if (sql === 'ROLLBACK') {
       wrote = false;
     } else if (!READ_ONLY.test(sql)) {
@@ -319,6 +318,14 @@ function attachDurability(ds: DataSource, cfg: Extract<StorageConfig, { kind: 's
       }
     }
     return result;
+  };
+  // A transaction opened beneath the serializing wrapper (migrations, TypeORM's own save()) waits for the
+  // disk once TypeORM has marked it finished: waiting inside COMMIT would leave the runner "in a
+  // transaction", and a transaction started meanwhile would nest as a savepoint.
+  const commitTransaction = qr.commitTransaction.bind(qr);
+  qr.commitTransaction = async (): Promise<void> => {
+    await commitTransaction();
+    if (!durability.holding.getStore() && !qr.isTransactionActive) await durability.durable();
   };
   const destroy = ds.destroy.bind(ds);
   ds.destroy = async () => {

@@ -112,6 +112,38 @@ describe('SQLite commits that wait for the disk off the event loop', () => {
     }
   });
 
+  it("full: TypeORM's own transactions (save) wait for the disk too, and one begun meanwhile does not nest", async () => {
+    const ds = await open('full', 'save.sqlite');
+    const fsyncs = holdFsyncs();
+    try {
+      let saved = false;
+      const save = ds
+        .getRepository(User)
+        .save(user('saved'))
+        .then(() => (saved = true));
+      await eventually(() => expect(fsyncs.held.length).toBe(1));
+      expect(saved).toBe(false);
+      // Begun while save() waits for the disk: a transaction of its own, so its rollback undoes only it.
+      await ds
+        .transaction(async (m) => {
+          await m.insert(User, user('rolled-back'));
+          throw new Error('roll back');
+        })
+        .catch(() => undefined);
+      fsyncs.release();
+      await save;
+      expect((await ds.getRepository(User).find()).map((u) => u.username)).toEqual(['saved']);
+      // Nothing left open on the connection (a savepoint begun outside BEGIN would have opened a
+      // transaction that is never committed: every later write lost).
+      const raw = (ds.driver as unknown as { databaseConnection: { inTransaction: boolean } })
+        .databaseConnection;
+      expect(raw.inTransaction).toBe(false);
+    } finally {
+      fsyncs.release();
+      fsyncs.restore();
+    }
+  });
+
   it('normal: transactions never wait for an fsync', async () => {
     const ds = await open('normal', 'normal.sqlite');
     const spy = jest.spyOn(fs, 'fsync');
