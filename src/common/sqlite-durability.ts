@@ -82,8 +82,10 @@ export class SqliteDurability {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
-    // Whoever still waits gets the fsync they asked for before the connection goes.
-    while (this.waiters.length > 0) await new Promise((r) => setTimeout(r, 1));
+    // Whoever still waits gets the fsync they asked for before the connection goes (a disk that never
+    // answers does not hold the shutdown for more than a few seconds).
+    const deadline = Date.now() + CLOSE_WAIT_MS;
+    while (this.waiters.length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
     const worker = this.worker;
     this.worker = undefined;
     if (worker) await worker.detach();
@@ -150,6 +152,8 @@ export class SqliteDurability {
   }
 }
 
+/** How long closing waits for fsyncs under way. */
+const CLOSE_WAIT_MS = 5000;
 /** A checkpoint after this many commits, or after this long when there were fewer. */
 const CHECKPOINT_AFTER_COMMITS = 500;
 const CHECKPOINT_EVERY_MS = 250;
