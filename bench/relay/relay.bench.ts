@@ -18,6 +18,8 @@
 // RELAY_PATHS=switchboard for one path (no ratios, results file untouched); RELAY_NODE_ARGS='--cpu-prof
 // --cpu-prof-dir=/tmp/p' to profile the gateway; RELAY_SOURCE=.tmp/copy to build another copy of src/;
 // RELAY_TRACE=1 for arrival progress; RELAY_QUIET_MS for the drain window; RELAY_PAUSE_MS between runs;
+// RELAY_REPEAT=1 for one run per path and rate (default 3: the report shows each one's median, since a
+// single run on a shared VM swings by tens of percent with the host's load);
 // RELAY_SQLITE_SYNC=normal to run the gateway with database.sqliteSynchronous: normal (not written to results).
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -40,6 +42,7 @@ const RATES = (process.env.RELAY_RATES ?? '25,50,100,200,400,800')
   .map(Number)
   .filter((n) => Number.isFinite(n) && n > 0);
 const COUNT = Number(process.env.RELAY_COUNT ?? 500);
+const REPEAT = Math.max(1, Math.floor(Number(process.env.RELAY_REPEAT ?? 3)));
 const PAUSE_MS = Number(process.env.RELAY_PAUSE_MS ?? 5000); // between runs
 const QUIET_MS = Number(process.env.RELAY_QUIET_MS ?? 10_000); // a run ends when all arrived, or nothing arrived for this long after the last send
 const DOMAIN = 'sb.test';
@@ -445,27 +448,59 @@ function diagnose(env: Env): void {
 }
 
 async function main() {
-  const results: RunResult[] = [];
+  const runs: RunResult[] = [];
   try {
     const env = await setup();
     env.receiver.onGroupchat((m) => active?.(m));
     await warmUp(env);
+    // Repetitions inside each rate, paths interleaved: the three paths of one repetition see the same host.
     for (const rate of RATES)
-      for (const p of PATHS) {
-        const r = await run(env, p, rate, COUNT);
-        results.push(r);
-        console.log(
-          `${p.padEnd(11)} offered ${String(rate).padStart(4)}/s: delivered ${r.delivered}/${r.sent}, ` +
-            `sustained ${r.sustainedPerS}/s, p50 ${r.p50} ms, p99 ${r.p99} ms, cpu ${JSON.stringify(r.cpu)}`,
-        );
-        if (p === 'switchboard' && r.delivered < r.sent) diagnose(env);
-        // The one IRC sender's flood penalty at InspIRCd decays meanwhile (else the third 800/s run in a
-        // row gets it closed for Excess Flood).
-        await sleep(PAUSE_MS);
-      }
+      for (let rep = 0; rep < REPEAT; rep++)
+        for (const p of PATHS) {
+          const r = await run(env, p, rate, COUNT);
+          runs.push(r);
+          console.log(
+            `${p.padEnd(11)} offered ${String(rate).padStart(4)}/s: delivered ${r.delivered}/${r.sent}, ` +
+              `sustained ${r.sustainedPerS}/s, p50 ${r.p50} ms, p99 ${r.p99} ms, cpu ${JSON.stringify(r.cpu)}`,
+          );
+          if (p === 'switchboard' && r.delivered < r.sent) diagnose(env);
+          // The one IRC sender's flood penalty at InspIRCd decays meanwhile (else the third 800/s run in a
+          // row gets it closed for Excess Flood).
+          await sleep(PAUSE_MS);
+        }
   } finally {
     for (const stop of teardown.reverse()) await stop().catch((e: unknown) => console.error(e));
   }
+
+  // One row per path and rate: each figure is the median of the repetitions (their p99 range is shown);
+  // delivered is the worst repetition's and dup the most any had.
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const mid = s.length >> 1;
+    return s.length % 2 ? s[mid]! : +((s[mid - 1]! + s[mid]!) / 2).toFixed(2);
+  };
+  const results: (RunResult & { p99Range: string })[] = [];
+  for (const rate of RATES)
+    for (const p of PATHS) {
+      const of = runs.filter((r) => r.path === p && r.rate === rate);
+      const m = (f: (r: RunResult) => number) => median(of.map(f));
+      const p99s = of.map((r) => r.p99);
+      results.push({
+        path: p,
+        rate,
+        // Not medians: one repetition that lost a message shows.
+        sent: Math.max(...of.map((r) => r.sent)),
+        delivered: Math.min(...of.map((r) => r.delivered)),
+        duplicates: Math.max(...of.map((r) => r.duplicates)),
+        offeredPerS: m((r) => r.offeredPerS),
+        sustainedPerS: m((r) => r.sustainedPerS),
+        p50: m((r) => r.p50),
+        p99: m((r) => r.p99),
+        max: m((r) => r.max),
+        cpu: Object.fromEntries(Object.keys(of[0]!.cpu).map((k) => [k, m((r) => r.cpu[k] ?? 0)])),
+        p99Range: `${Math.min(...p99s)}–${Math.max(...p99s)}`,
+      });
+    }
 
   const rows = results.map((r) => ({
     path: r.path,
@@ -476,6 +511,7 @@ async function main() {
     'sustained /s': r.sustainedPerS,
     'p50 ms': r.p50,
     'p99 ms': r.p99,
+    'p99 range ms': r.p99Range,
     'max ms': r.max,
     'cpu% prosody': r.cpu.prosody,
     'cpu% biboumi': r.cpu.biboumi,
@@ -514,6 +550,7 @@ async function main() {
     setup: {
       rates: RATES,
       messagesPerRun: COUNT,
+      repetitions: `${REPEAT} per path and rate, paths interleaved; each figure is the median (dup: the most)`,
       quietMs: QUIET_MS,
       order: 'rates outer, paths inner',
       gateway: 'own process, compiled JS, embedded queue + SQLite (defaults), IRC → bridge → XMPP MUC',
