@@ -161,7 +161,7 @@ describe('an adapter shipped as its own npm package', () => {
     );
     expect(err.failures.map((f) => f.adapterId)).toEqual(['echo2', 'nope', 'Bad Id', 'echo', 'both']);
     expect(err.failures.map((f) => f.reason)).toEqual([
-      'needs SDK ^2.0.0 but this gateway provides 1.0.0',
+      `needs SDK ^2.0.0 but this gateway provides ${SDK_VERSION}`,
       expect.stringContaining('is not installed'),
       expect.stringContaining('has an invalid id'),
       'is named twice in config',
