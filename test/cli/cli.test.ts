@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { SDK_VERSION } from '@switchboard/sdk';
 import { stringify } from 'yaml';
 import { startProcess, type ManagedProcess } from '../support/managed-process';
 import { installFixtures } from '../support/npm-fixtures';
@@ -187,7 +188,9 @@ describe('the switchboard command', () => {
       [
         'an incompatible SDK range',
         { adapters: [{ id: 'echo2', package: 'switchboard-adapter-echo2' }] },
-        /echo2.*needs SDK \^2\.0\.0 but this gateway provides 1\.0\.0/,
+        new RegExp(
+          `echo2.*needs SDK \\^2\\.0\\.0 but this gateway provides ${SDK_VERSION.replace(/\./g, '\\.')}`,
+        ),
       ],
       [
         'invalid adapter options',
