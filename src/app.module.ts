@@ -30,6 +30,7 @@ import { ConversationsService } from './messaging/conversations.service';
 import { IngestService } from './messaging/ingest.service';
 import { OutboxService } from './messaging/outbox.service';
 import { OwnSends } from './messaging/own-sends';
+import { RelayClock } from './messaging/relay-clock';
 import { OutboxLanes } from './messaging/outbox-lanes';
 import type { QueuePort } from './queue';
 import type { AdapterRegistry } from './registry/adapter-registry';
@@ -80,6 +81,7 @@ export class AppModule {
         OutboxService,
         MediaRelayService,
         OwnSends,
+        RelayClock,
         OutboxLanes,
         ConversationsService,
         RosterService,

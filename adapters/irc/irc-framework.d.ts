@@ -58,7 +58,10 @@ declare module 'irc-framework' {
     connection: {
       connected: boolean;
       end(data?: string, hadError?: boolean): void;
-      transport: { disposeSocket?(): void } | null;
+      transport: {
+        disposeSocket?(): void;
+        socket?: { setNoDelay?(noDelay?: boolean): unknown } | null;
+      } | null;
       write(data: string, cb?: () => void): unknown;
     };
   }

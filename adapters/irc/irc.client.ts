@@ -270,6 +270,9 @@ export class IrcClient
         }
       });
     };
+    // Lines go out as they are written: Nagle's algorithm would hold the second of two back-to-back lines
+    // until the server acknowledges the first (up to a delayed-ACK timeout when the server says nothing).
+    on<undefined>('raw socket connected', () => irc.connection.transport?.socket?.setNoDelay?.(true));
     on<{ nick: string }>('registered', (e) => this.onRegistered(e.nick));
     on<unknown>('motd', () => this.onReady());
     on<{ nick: string }>('nick in use', () => this.onNickInUse());

@@ -38,6 +38,14 @@ export interface XmppConnection {
   iqCallee: IqCallee;
 }
 
+/** A plain TCP socket that writes stanzas at once (no Nagle delay behind an unacknowledged one). */
+class NoDelaySocket extends NetSocket {
+  constructor() {
+    super();
+    this.setNoDelay(true);
+  }
+}
+
 /** The stream @xmpp/connection drives, with a guard: data after the parser was dropped is ignored. */
 class GuardedClient extends Client {
   override _onData(data: Buffer | string): void {
@@ -73,7 +81,7 @@ export function createXmppConnection(s: ConnectionSettings): XmppConnection {
             super(trust);
           }
         }
-      : NetSocket,
+      : NoDelaySocket,
     Parser: boundedParser(s.limits),
   });
 

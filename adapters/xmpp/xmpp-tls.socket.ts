@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { Socket as NetSocket } from 'node:net';
 import { checkServerIdentity, connect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 
 /** How the server's certificate is trusted: the system CAs, one given PEM, or one pinned sha256 fingerprint. */
@@ -60,6 +61,10 @@ export class TlsSocket extends EventEmitter {
   connect(options: ConnectionOptions): void {
     const socket = connect(options);
     this.socket = socket;
+    // Stanzas go out as they are written (no Nagle delay behind an unacknowledged one). For STARTTLS the
+    // plain socket underneath carries the bytes, so it is set too.
+    socket.setNoDelay(true);
+    if (options.socket instanceof NetSocket) options.socket.setNoDelay(true);
     socket.on('secureConnect', () => {
       const problem = this.verify(socket);
       if (problem) {

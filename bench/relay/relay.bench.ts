@@ -271,6 +271,8 @@ async function setup(): Promise<Env> {
     host: prosody.host,
     port: prosody.port,
     trustedCertificate: prosody.certificatePem,
+    // RELAY_XMPP_TLS=none: the gateway's XMPP account in plaintext, as biboumi's component link is.
+    ...(process.env.RELAY_XMPP_TLS === 'none' ? { tls: 'none', allowPlaintext: true } : {}),
   });
   const ircConv = await join(gateway, ircAccount, '#sb');
   const xmppConv = await join(gateway, xmppAccount, `${rooms.switchboard}/relay`);
@@ -302,6 +304,40 @@ interface RunResult {
   p99: number;
   max: number;
   cpu: Record<string, number>;
+  /** Switchboard only: the gateway's own share (switchboard_relay_latency_seconds, IRC line in → XMPP write). */
+  gateway?: { p50: number; p99: number };
+}
+
+/** The gateway's relay-latency histogram toward XMPP: cumulative counts by upper bound (seconds). */
+async function relayHistogram(gw: Gateway): Promise<Map<number, number>> {
+  const res = await fetch(`${gw.base}/metrics`);
+  const text = await res.text();
+  const out = new Map<number, number>();
+  for (const m of text.matchAll(/^switchboard_relay_latency_seconds_bucket\{([^}]*)\} (\S+)$/gm)) {
+    const labels = m[1]!;
+    if (!/\badapter="xmpp"/.test(labels)) continue;
+    const le = /\ble="([^"]+)"/.exec(labels)?.[1];
+    if (le !== undefined) out.set(le === '+Inf' ? Infinity : Number(le), Number(m[2]));
+  }
+  return out;
+}
+
+/** A quantile (ms) of what was observed between two histogram readings, interpolated inside its bucket. */
+function histogramQuantile(before: Map<number, number>, after: Map<number, number>, q: number): number {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const cum = bounds.map((b) => (after.get(b) ?? 0) - (before.get(b) ?? 0));
+  const total = cum[cum.length - 1] ?? 0;
+  if (total === 0) return NaN;
+  const want = q * total;
+  for (let i = 0; i < bounds.length; i++) {
+    if (cum[i]! < want) continue;
+    const lo = i === 0 ? 0 : bounds[i - 1]!;
+    const hi = Number.isFinite(bounds[i]!) ? bounds[i]! : lo;
+    const below = i === 0 ? 0 : cum[i - 1]!;
+    const inBucket = cum[i]! - below;
+    return +((lo + ((hi - lo) * (want - below)) / (inBucket || 1)) * 1000).toFixed(2);
+  }
+  return NaN;
 }
 
 async function run(env: Env, p: PathName, rate: number, count: number): Promise<RunResult> {
@@ -340,6 +376,7 @@ async function run(env: Env, p: PathName, rate: number, count: number): Promise<
     switchboard: env.gateway.pid,
   };
   const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuTicks(pid)]));
+  const hist0 = p === 'switchboard' ? await relayHistogram(env.gateway) : undefined;
 
   // Paced sending: every message goes out at (or as soon as the event loop allows after) t0 + i/rate.
   const t0 = nowMs();
@@ -379,9 +416,16 @@ async function run(env: Env, p: PathName, rate: number, count: number): Promise<
     ]),
   );
   active = undefined;
+  const hist1 = hist0 ? await relayHistogram(env.gateway) : undefined;
 
   const lat: number[] = [];
   for (let s = 0; s < count; s++) if (!Number.isNaN(arrivedAt[s]!)) lat.push(arrivedAt[s]! - sentAt[s]!);
+  // RELAY_DUMP=dir: each message's send time and latency, for lining up slow ones with the gateway's traces.
+  if (process.env.RELAY_DUMP) {
+    const rows: string[] = [];
+    for (let s = 0; s < count; s++) rows.push(`${sentAt[s]!.toFixed(3)} ${(arrivedAt[s]! - sentAt[s]!).toFixed(3)}`);
+    writeFileSync(path.join(process.env.RELAY_DUMP, `${p}-${rate}-R${id}.txt`), rows.join('\n') + '\n');
+  }
   lat.sort((a, b) => a - b);
   const firstSend = sentAt[0]!;
   if (delivered < count) {
@@ -409,6 +453,14 @@ async function run(env: Env, p: PathName, rate: number, count: number): Promise<
     p99: +percentile(lat, 99).toFixed(1),
     max: +(lat[lat.length - 1] ?? NaN).toFixed(1),
     cpu,
+    ...(hist0 && hist1
+      ? {
+          gateway: {
+            p50: histogramQuantile(hist0, hist1, 0.5),
+            p99: histogramQuantile(hist0, hist1, 0.99),
+          },
+        }
+      : {}),
   };
 }
 
@@ -461,7 +513,8 @@ async function main() {
           runs.push(r);
           console.log(
             `${p.padEnd(11)} offered ${String(rate).padStart(4)}/s: delivered ${r.delivered}/${r.sent}, ` +
-              `sustained ${r.sustainedPerS}/s, p50 ${r.p50} ms, p99 ${r.p99} ms, cpu ${JSON.stringify(r.cpu)}`,
+              `sustained ${r.sustainedPerS}/s, p50 ${r.p50} ms, p99 ${r.p99} ms, cpu ${JSON.stringify(r.cpu)}` +
+              (r.gateway ? `, inside the gateway p50 ${r.gateway.p50} ms, p99 ${r.gateway.p99} ms` : ''),
           );
           if (p === 'switchboard' && r.delivered < r.sent) diagnose(env);
           // The one IRC sender's flood penalty at InspIRCd decays meanwhile (else the third 800/s run in a
@@ -498,6 +551,9 @@ async function main() {
         p99: m((r) => r.p99),
         max: m((r) => r.max),
         cpu: Object.fromEntries(Object.keys(of[0]!.cpu).map((k) => [k, m((r) => r.cpu[k] ?? 0)])),
+        ...(of[0]!.gateway
+          ? { gateway: { p50: m((r) => r.gateway?.p50 ?? NaN), p99: m((r) => r.gateway?.p99 ?? NaN) } }
+          : {}),
         p99Range: `${Math.min(...p99s)}–${Math.max(...p99s)}`,
       });
     }
@@ -516,6 +572,8 @@ async function main() {
     'cpu% prosody': r.cpu.prosody,
     'cpu% biboumi': r.cpu.biboumi,
     'cpu% gateway': r.cpu.switchboard,
+    // The gateway's own share of p50 / p99 (its metric: IRC line in → XMPP stanza written).
+    'in gateway p50/p99 ms': r.gateway ? `${r.gateway.p50} / ${r.gateway.p99}` : '',
   }));
   if (PATHS.length < ALL_PATHS.length || process.env.RELAY_SQLITE_SYNC) {
     console.table(rows);
@@ -554,7 +612,9 @@ async function main() {
       quietMs: QUIET_MS,
       order: 'rates outer, paths inner',
       gateway: 'own process, compiled JS, embedded queue + SQLite (defaults), IRC → bridge → XMPP MUC',
-      biboumi: 'Debian biboumi, component of the same prosody, defaults (history recorded in its SQLite)',
+      biboumi:
+        'Debian biboumi, component of the same prosody, defaults (history recorded in its SQLite); its rooms ' +
+        "are its own (prosody only routes the component's stanzas), where the others' go through prosody's MUC",
       ceiling: 'XMPP client → prosody MUC → XMPP client',
     },
     ratios,

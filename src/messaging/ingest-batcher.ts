@@ -7,6 +7,8 @@ const MAX_EVENTS = 2000;
 interface Buffer {
   account: AccountRef;
   events: RemoteEvent[];
+  /** When its first event was added (`performance.now()`). */
+  since: number;
   done: Promise<void>;
   resolve(): void;
   reject(e: unknown): void;
@@ -28,7 +30,9 @@ interface AccountQueue {
 export class IngestBatcher {
   private readonly accounts = new Map<string, AccountQueue>();
 
-  constructor(private readonly flush: (account: AccountRef, events: RemoteEvent[]) => Promise<void>) {}
+  constructor(
+    private readonly flush: (account: AccountRef, events: RemoteEvent[], since: number) => Promise<void>,
+  ) {}
 
   add(account: AccountRef, event: RemoteEvent): Promise<void> {
     let q = this.accounts.get(account.accountId);
@@ -43,7 +47,7 @@ export class IngestBatcher {
       });
       // The callers get the rejection; this only keeps one nobody awaits from crashing the process.
       done.catch(() => undefined);
-      b = { account, events: [], done, resolve, reject };
+      b = { account, events: [], since: performance.now(), done, resolve, reject };
       q.buffers.push(b);
     }
     b.events.push(event);
@@ -59,7 +63,7 @@ export class IngestBatcher {
     if (!q) return;
     for (let b = q.buffers.shift(); b; b = q.buffers.shift()) {
       try {
-        await this.flush(b.account, b.events);
+        await this.flush(b.account, b.events, b.since);
         b.resolve();
       } catch (e) {
         b.reject(e);

@@ -22,6 +22,7 @@ import type { OutboxJobSpec } from './outbox.jobs';
 import { OutboxLanes } from './outbox-lanes';
 import { newMessageId } from './message-id';
 import { OwnSends } from './own-sends';
+import { RelayClock } from './relay-clock';
 
 /** One event, or a run of one account's roster events (contacts, presence) handled together. */
 type IngestJob = { account: AccountRef; event: RemoteEvent } | { account: AccountRef; events: RosterEvent[] };
@@ -84,6 +85,7 @@ export class IngestService implements OnApplicationBootstrap {
     private readonly bridges: BridgesService,
     private readonly ownSends: OwnSends,
     private readonly lanes: OutboxLanes,
+    private readonly relayClock: RelayClock,
   ) {}
 
   /** Where call signalling goes (the calls module sets it); calls keep their own state. */
@@ -144,7 +146,9 @@ export class IngestService implements OnApplicationBootstrap {
 
   // Group commit: events an account emits together (or while its previous flush was being written) are
   // handled together.
-  private readonly batcher = new IngestBatcher((account, events) => this.flushEvents(account, events));
+  private readonly batcher = new IngestBatcher((account, events, since) =>
+    this.flushEvents(account, events, since),
+  );
 
   /**
    * Messages are stored at once, a run of them in one transaction: the durable queue between the network
@@ -152,7 +156,7 @@ export class IngestService implements OnApplicationBootstrap {
    * be stored now (the database is busy or failing) goes to the durable queue, whose worker retries it.
    * Everything else (roster, presence, edits, rooms…) goes through the queue as before, in order.
    */
-  private async flushEvents(account: AccountRef, events: RemoteEvent[]): Promise<void> {
+  private async flushEvents(account: AccountRef, events: RemoteEvent[], since: number): Promise<void> {
     for (let i = 0; i < events.length;) {
       const message = events[i]!.type === 'message';
       let end = i + 1;
@@ -164,7 +168,7 @@ export class IngestService implements OnApplicationBootstrap {
         continue;
       }
       try {
-        await this.onMessages(account, run as RemoteEventOf<'message'>[]);
+        await this.onMessages(account, run as RemoteEventOf<'message'>[], since);
       } catch (err) {
         this.logger.warn('could not store messages at once; queued for the ingest worker', {
           account: account.accountId,
@@ -331,7 +335,11 @@ export class IngestService implements OnApplicationBootstrap {
    * Message events of one account, stored in one transaction (a busy room's backlog is one commit, not one
    * per message); what clients and the outbox are told follows the commit, in the events' order.
    */
-  private async onMessages(account: AccountRef, events: RemoteEventOf<'message'>[]): Promise<void> {
+  private async onMessages(
+    account: AccountRef,
+    events: RemoteEventOf<'message'>[],
+    receivedAt = performance.now(),
+  ): Promise<void> {
     const batch: MessageBatch = {
       account,
       convs: new Map(),
@@ -358,7 +366,13 @@ export class IngestService implements OnApplicationBootstrap {
       return this.events.stage(m, account.ownerId, batch.events);
     });
     // The copies go out at once through their conversations' lanes (or the queue, when work waits there).
-    if (batch.jobs.length) await this.lanes.send(batch.jobs);
+    if (batch.jobs.length) {
+      this.relayClock.received(
+        batch.jobs.map((j) => j.data.messageId),
+        receivedAt,
+      );
+      await this.lanes.send(batch.jobs);
+    }
     await deliver();
   }
 

@@ -30,6 +30,7 @@ import { BridgesService, type RelayWork } from '../bridges/bridges.service';
 import { OUTBOX_QUEUE, editJob, redactJob, sendJob, type OutboxJob } from './outbox.jobs';
 import { newMessageId } from './message-id';
 import { OwnSends } from './own-sends';
+import { RelayClock } from './relay-clock';
 import { OutboxLanes } from './outbox-lanes';
 import { MediaRelayService } from '../media/media-relay.service';
 
@@ -63,6 +64,7 @@ export class OutboxService implements OnApplicationBootstrap {
     private readonly ownSends: OwnSends,
     private readonly lanes: OutboxLanes,
     private readonly media: MediaRelayService,
+    private readonly relayClock: RelayClock,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -468,6 +470,7 @@ export class OutboxService implements OnApplicationBootstrap {
     try {
       if (media?.upload && isAttachmentsCapable(client)) {
         const id = await client.sendAttachment(outbound.roomId, media.upload, outbound.transactionId);
+        this.relayClock.done(msg.id, account.adapterId);
         return {
           sent: { msg, conv, account, ids: [id] },
           confirmed: Promise.resolve(true),
@@ -477,9 +480,11 @@ export class OutboxService implements OnApplicationBootstrap {
       // A network that pipelines takes the next message before this one is confirmed.
       if (isPipelinedSendCapable(client)) {
         const w = await client.sendPipelined(outbound);
+        this.relayClock.done(msg.id, account.adapterId);
         return { sent: { msg, conv, account, ids: w.messageIds }, confirmed: w.confirmed, pipelined: true };
       }
       const result = await client.send(outbound);
+      this.relayClock.done(msg.id, account.adapterId);
       return {
         sent: { msg, conv, account, ids: result.messageIds },
         confirmed: Promise.resolve(true),
@@ -557,6 +562,7 @@ export class OutboxService implements OnApplicationBootstrap {
   }
 
   private async fail(msg: Message, reason: string): Promise<void> {
+    this.relayClock.done(msg.id);
     await this.ds.getRepository(Message).update({ id: msg.id }, { status: 'failed', failReason: reason });
     this.metrics.outboxSends.inc({ adapter: 'unknown', outcome: 'failed' });
     await this.events.publish(msg.ownerId, 'message.status', {

@@ -265,6 +265,22 @@ describe('a three-way bridge', () => {
     expect(onMatrix[0]!.content.formatted_body).toMatch(/^<strong>(ian|xena)<\/strong>: /);
   });
 
+  it("reports each copy's time across the gateway in /metrics, per target network", async () => {
+    const text = (await me.call('GET', '/metrics')).text;
+    for (const adapter of ['irc', 'xmpp', 'matrix']) {
+      const value = (series: string) =>
+        Number(
+          new RegExp(`^switchboard_relay_latency_seconds_${series}\\{adapter="${adapter}"\\} (\\S+)$`, 'm').exec(
+            text,
+          )?.[1],
+        );
+      // Every copy of the 300 was written once, and each took some time, far less than a minute on average.
+      expect(value('count')).toBeGreaterThanOrEqual(2 * PER_NETWORK);
+      expect(value('sum')).toBeGreaterThan(0);
+      expect(value('sum') / value('count')).toBeLessThan(60);
+    }
+  });
+
   it('carries a Matrix edit natively to XMPP and as a correction line to IRC, then the deletion', async () => {
     const original = await miaSay('the meeting is at 3');
     const relayOnXmpp = await eventually(

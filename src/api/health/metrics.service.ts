@@ -36,6 +36,16 @@ export class MetricsService {
     labelNames: ['adapter', 'outcome'] as const,
     registers: [this.registry],
   });
+  readonly relayLatency = new Histogram({
+    name: 'switchboard_relay_latency_seconds',
+    help: 'Bridged messages: from their arrival at the gateway to their copy written to the target network, by target adapter',
+    labelNames: ['adapter'] as const,
+    buckets: [
+      0.0005, 0.001, 0.0015, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1,
+      0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+    ],
+    registers: [this.registry],
+  });
   readonly queueJobs = new Gauge({
     name: 'switchboard_queue_jobs',
     help: 'Jobs in each queue by state',
