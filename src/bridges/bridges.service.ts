@@ -474,7 +474,7 @@ export class BridgesService {
       work.copies.push(updated);
       // A copy still queued goes out with the new text; one already sent gets an edit of its own.
       if (copy.status !== 'queued')
-        work.jobs.push(editJob(copy.id, copy.conversationId, rendered.text, editedAt));
+        work.jobs.push(editJob(copy.id, copy.conversationId, rendered.text, editedAt, rendered.html));
     }
     return work;
   }

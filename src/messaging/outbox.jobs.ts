@@ -7,6 +7,8 @@ export interface OutboxJob {
   op?: 'send' | 'edit' | 'redact';
   /** For edits: the text of this edit (later edits are jobs of their own). */
   text?: string;
+  /** For edits: its formatting as sanitized HTML (a bridged copy's bold name and pills), when it has any. */
+  html?: string;
   /** Enqueued by the boot sweep: the message may have been on its way when the last process died. */
   swept?: boolean;
 }
@@ -31,10 +33,11 @@ export const editJob = (
   conversationId: string,
   text: string,
   editedAt: number,
+  html?: string | null,
 ): OutboxJobSpec => ({
   id: `edit:${messageId}:${editedAt}`,
   group: conversationId,
-  data: { messageId, op: 'edit', text },
+  data: { messageId, op: 'edit', text, ...(html ? { html } : {}) },
   maxAttempts: ATTEMPTS,
 });
 

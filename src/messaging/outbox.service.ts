@@ -219,7 +219,8 @@ export class OutboxService implements OnApplicationBootstrap {
         continue;
       }
       try {
-        if (op === 'edit') await this.deliverEdit(job.data.messageId, job.data.text ?? '', job.id);
+        if (op === 'edit')
+          await this.deliverEdit(job.data.messageId, job.data.text ?? '', job.data.html, job.id);
         else await this.deliverRedact(job.data.messageId);
       } catch (err) {
         throw new BatchFailure(i, err);
@@ -285,7 +286,12 @@ export class OutboxService implements OnApplicationBootstrap {
     return { msg, conv, remoteId: RemoteMessageId(ref.remoteId) };
   }
 
-  private async deliverEdit(messageId: string, text: string, jobId: string): Promise<void> {
+  private async deliverEdit(
+    messageId: string,
+    text: string,
+    html: string | undefined,
+    jobId: string,
+  ): Promise<void> {
     const where = await this.remoteOf(messageId);
     if (!where) return; // never reached the network: nothing to correct there
     const client = await this.connectedClient(where.conv.accountId);
@@ -294,7 +300,9 @@ export class OutboxService implements OnApplicationBootstrap {
     const roomId = RemoteRoomId(where.conv.remoteId);
     this.ownSends.expect(jobId);
     if (isEditCapable(client)) {
-      await client.editMessage(roomId, where.remoteId, text, undefined, TransactionId(jobId));
+      // A bridged copy's formatting (the sender's name in bold, mentions as pills) survives the edit.
+      const formatted = html ? fromHtml(html) : undefined;
+      await client.editMessage(roomId, where.remoteId, text, formatted, TransactionId(jobId));
     } else {
       // Networks without edits get the readable fallback users of such networks know.
       await client.send({

@@ -354,11 +354,14 @@ describe('a three-way bridge', () => {
       (await matrixEvents()).filter(
         (e) => e.sender === '@relay:hs.test' && e.content['m.relates_to']?.rel_type === 'm.replace',
       );
-    await eventually(
+    const fix = await eventually(
       async () =>
-        (await matrixEdits()).some((e) => e.content['m.new_content']?.body === 'yann: lunch at one'),
+        (await matrixEdits()).find((e) => e.content['m.new_content']?.body === 'yann: lunch at one'),
       "yann's correction on Matrix",
     );
+    // The edit keeps the copy's formatting: the sender's name in bold, as in the message it replaces.
+    expect(fix.content['m.new_content']?.formatted_body).toBe('<strong>yann</strong>: lunch at one');
+    expect(fix.content.formatted_body).toBe('* <strong>yann</strong>: lunch at one');
     expect(ircLines(ian).some((l) => l.text.includes('cancelled'))).toBe(false);
     expect(
       (await matrixEdits()).some((e) => String(e.content['m.new_content']?.body).includes('cancelled')),
