@@ -560,25 +560,39 @@ export class MatrixNetworkClient
   ): Promise<{ mimeType: string; data: Uint8Array }> {
     const s = this.requireSession();
     const m = /^mxc:\/\/([^/]+)\/([A-Za-z0-9_-]+)$/.exec(attachment.url);
-    if (!m) throw new Error(`not a Matrix media URI: ${attachment.url}`);
+    if (!m) throw new SendError(`not a Matrix media URI: ${attachment.url}`, false, 'bad_url');
     const base = this.options.homeserverUrl.replace(/\/+$/, '');
     const tail = `${enc(m[1]!)}/${enc(m[2]!)}`;
+    // A failed connection or a server error may pass: retryable. A missing file or a refusal will not.
     const get = (path: string) =>
       fetch(`${base}${path}/${tail}`, {
         headers: { authorization: `Bearer ${s.accessToken}` },
         signal: AbortSignal.any([this.stop.signal, AbortSignal.timeout(120_000)]),
+      }).catch((err: unknown) => {
+        throw new SendError(`media download failed: ${String(err)}`, true, 'unreachable');
       });
     let res = await get('/_matrix/client/v1/media/download');
     if (res.status === 404 || res.status === 405) {
       const body = (await res.json().catch(() => ({}))) as { errcode?: unknown };
       if (body.errcode === 'M_UNRECOGNIZED') res = await get('/_matrix/media/v3/download');
-      else throw new Error(`media not found: ${attachment.url}`);
+      else throw new SendError(`media not found: ${attachment.url}`, false, 'not_found');
     }
-    if (!res.ok || !res.body) throw new Error(`media download failed with HTTP ${res.status}`);
+    if (!res.ok || !res.body) {
+      const passing = res.status >= 500 || res.status === 429;
+      throw new SendError(
+        `media download failed with HTTP ${res.status}`,
+        passing,
+        passing ? 'temporary' : 'rejected',
+      );
+    }
     const declared = Number(res.headers.get('content-length') ?? NaN);
     if (declared > maxBytes) {
       await res.body.cancel();
-      throw new Error(`attachment is ${declared} bytes, over the ${maxBytes} byte limit`);
+      throw new SendError(
+        `attachment is ${declared} bytes, over the ${maxBytes} byte limit`,
+        false,
+        'too_large',
+      );
     }
     const chunks: Uint8Array[] = [];
     let total = 0;
@@ -590,7 +604,7 @@ export class MatrixNetworkClient
       total += value.byteLength;
       if (total > maxBytes) {
         await reader.cancel();
-        throw new Error(`attachment is over the ${maxBytes} byte limit`);
+        throw new SendError(`attachment is over the ${maxBytes} byte limit`, false, 'too_large');
       }
       chunks.push(value);
     }

@@ -8,7 +8,7 @@ import type { AppConfig } from '../config';
 import { renderRelay } from '../core/bridge-format';
 import { ClientEventsService } from '../events/client-events.service';
 import { messageView } from '../messaging/message.view';
-import { isAttachmentsCapable, type RemoteAttachment } from '../sdk';
+import { isAttachmentsCapable, isSendError, type RemoteAttachment } from '../sdk';
 import {
   Account,
   Bridge,
@@ -40,6 +40,21 @@ export interface PreparedCopy {
 const REFUSAL_TTL_MS = 10 * 60_000;
 
 /**
+ * How long a file that cannot be fetched for a passing reason (its network is not connected, the server
+ * answered 5xx or 429, the connection failed) holds its copy back: the outbox retries the send with its
+ * backoff meanwhile. After that the copy goes out saying the file could not be fetched.
+ */
+export const FETCH_RETRY_MS = 10 * 60_000;
+
+/** Thrown to the outbox: the copy waits and is retried (with the queue's backoff), the file may come. */
+export class MediaNotReady extends Error {
+  constructor(reason: string) {
+    super(`a bridged file is not available yet (${reason}); the copy is retried`);
+    this.name = 'MediaNotReady';
+  }
+}
+
+/**
  * Files of bridged messages (docs/adr/0014-bridged-media.md). When a copy is about to be sent, each file
  * of its source message that the source network's adapter can fetch (Matrix mxc://) is fetched through
  * that adapter, size-limited and type-checked, stored once, and linked at <publicUrl>/media/<id>/<name>;
@@ -49,6 +64,8 @@ const REFUSAL_TTL_MS = 10 * 60_000;
 export class MediaRelayService {
   private readonly inflight = new Map<string, Promise<Resolved>>();
   private readonly refusals = new Map<string, { at: number; result: Resolved }>();
+  /** The first passing failure to fetch each file (`<source id>:<index>`), while it is being retried. */
+  private readonly fetchFailures = new Map<string, number>();
   private warnedNoPublicUrl = false;
 
   constructor(
@@ -214,7 +231,7 @@ export class MediaRelayService {
     if (existing) return { kind: 'stored', file: existing };
     let p = this.inflight.get(key);
     if (!p) {
-      p = this.fetchAndStore(source, a, index).finally(() => this.inflight.delete(key));
+      p = this.fetchAndStore(source, a, index, key).finally(() => this.inflight.delete(key));
       this.inflight.set(key, p);
     }
     const result = await p;
@@ -225,13 +242,38 @@ export class MediaRelayService {
     return result;
   }
 
-  private async fetchAndStore(source: Message, a: StoredAttachment, index: number): Promise<Resolved> {
+  /**
+   * A passing failure: the copy is held back (MediaNotReady, retried by the outbox) until FETCH_RETRY_MS
+   * after the first one, then it goes out with the file refused for `reason`.
+   */
+  private passingFailure(key: string, reason: string, refused: Resolved): Resolved {
+    const now = Date.now();
+    for (const [k, at] of this.fetchFailures)
+      if (now - at >= 2 * FETCH_RETRY_MS) this.fetchFailures.delete(k);
+    const first = this.fetchFailures.get(key) ?? now;
+    this.fetchFailures.set(key, first);
+    if (now - first < FETCH_RETRY_MS) throw new MediaNotReady(reason);
+    this.fetchFailures.delete(key);
+    return refused;
+  }
+
+  private async fetchAndStore(
+    source: Message,
+    a: StoredAttachment,
+    index: number,
+    key: string,
+  ): Promise<Resolved> {
     const max = this.config.media.maxBytes;
     const declared = essence(a.mimeType) ?? 'application/octet-stream';
     const conv = await this.ds.getRepository(Conversation).findOne({ where: { id: source.conversationId } });
     const client = conv ? this.accounts.connectedClient(conv.accountId) : undefined;
     if (!client)
-      return { kind: 'refused', reason: 'its network is not connected', mimeType: declared, ...size(a) };
+      return this.passingFailure(key, 'its network is not connected', {
+        kind: 'refused',
+        reason: 'its network is not connected',
+        mimeType: declared,
+        ...size(a),
+      });
     if (!isAttachmentsCapable(client)) return { kind: 'raw' };
     if (a.size !== undefined && a.size > max)
       return { kind: 'refused', reason: `larger than ${formatSize(max)}`, mimeType: declared, size: a.size };
@@ -239,16 +281,20 @@ export class MediaRelayService {
     try {
       fetched = await client.fetchAttachment(a satisfies RemoteAttachment, max);
     } catch (err) {
-      const tooLarge = /byte limit/.test(String(err));
-      if (!tooLarge)
-        this.logger.warn('a bridged file could not be fetched', { message: source.id, err: String(err) });
-      return {
+      const tooLarge = (isSendError(err) && err.code === 'too_large') || /byte limit/.test(String(err));
+      const refused: Resolved = {
         kind: 'refused',
         reason: tooLarge ? `larger than ${formatSize(max)}` : 'it could not be fetched',
         mimeType: declared,
         ...size(a),
       };
+      if (tooLarge) return refused;
+      this.logger.warn('a bridged file could not be fetched', { message: source.id, err: String(err) });
+      // The adapter says whether trying again may help (a server error, a cut connection).
+      if (isSendError(err) && err.retryable) return this.passingFailure(key, String(err.message), refused);
+      return refused;
     }
+    this.fetchFailures.delete(key);
     if (fetched.data.byteLength > max)
       return {
         kind: 'refused',

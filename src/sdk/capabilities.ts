@@ -82,6 +82,12 @@ export interface AttachmentsCapable {
     file: { name: string; mimeType: string; data: Uint8Array; caption?: string },
     transactionId: TransactionId,
   ): Promise<RemoteMessageId>;
+  /**
+   * The file behind an attachment this network sent, at most `maxBytes` (larger: throw). Failures are
+   * `SendError`s: retryable when trying again later may help (the server is down or busy, the connection
+   * failed), so the gateway holds the bridged copy back and retries; `code: 'too_large'` past `maxBytes`;
+   * anything else is final and the copy says the file could not be fetched.
+   */
   fetchAttachment(
     attachment: RemoteAttachment,
     maxBytes: number,

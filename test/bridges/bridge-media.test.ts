@@ -218,6 +218,19 @@ describe('files across a bridge', () => {
     expect(Buffer.from(await copy.arrayBuffer())).toEqual(PNG);
   });
 
+  it('holds a copy back while the homeserver cannot serve its file, and relays the file once it can', async () => {
+    const before = hs.requestCount('mediaDownload');
+    // The homeserver is briefly in trouble: the first downloads get 502 (the gateway retries with backoff).
+    hs.faults.failNext('mediaDownload', { status: 502, errcode: 'M_UNKNOWN', error: 'bad gateway' }, 3);
+    await miaPostsFile('m.image', 'later.png', 'image/png', PNG);
+    const line = await ian.waitFor(/PRIVMSG #media :<mia> \[image: later\.png\] (\S+)$/, 30_000);
+    const link = /PRIVMSG #media :<mia> \[image: later\.png\] (\S+)$/.exec(line)![1]!;
+    expect(Buffer.from(await (await fetch(link)).arrayBuffer())).toEqual(PNG);
+    // Fetched once it worked: the three failures, then one success (the other copies reuse it).
+    expect(hs.requestCount('mediaDownload') - before).toBe(4);
+    expect(ian.lines.some((l) => /later\.png.*could not be fetched/.test(l))).toBe(false);
+  });
+
   it('relays an over-size file and a refused type as a "not relayed" note, never as a link', async () => {
     const big = Buffer.concat([PNG, Buffer.alloc(MAX_BYTES)]);
     await miaPostsFile('m.image', 'huge.png', 'image/png', big);
