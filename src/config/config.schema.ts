@@ -367,6 +367,24 @@ const mediaSchema = z.strictObject({
       '<server.publicUrl>/media/... and to upload where the target network takes files. Larger files are ' +
       'relayed as a "[file: ... not relayed]" note.',
   }),
+  rateLimit: key(
+    z
+      .strictObject({
+        requests: key(int(1).default(120), {
+          description:
+            'Downloads of relayed files (GET /media/...) allowed per client address within the window.',
+        }),
+        windowSeconds: key(int(1).default(60), {
+          description: 'The window of the media download limit, in seconds.',
+        }),
+      })
+      .prefault({}),
+    {
+      description:
+        'Limits on downloads of relayed files per client address (the links are public): past it, 429 with ' +
+        'Retry-After.',
+    },
+  ),
 });
 
 function list<T extends z.ZodType>(item: T) {

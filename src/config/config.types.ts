@@ -102,6 +102,9 @@ export interface AppConfig {
     readonly turnTtlSeconds: number;
   };
   /** Files relayed by bridges (docs/adr/0014-bridged-media.md). */
-  readonly media: { readonly maxBytes: number };
+  readonly media: {
+    readonly maxBytes: number;
+    readonly rateLimit: { readonly requests: number; readonly windowSeconds: number };
+  };
   readonly log: { readonly level: LogLevel; readonly format: LogFormat };
 }

@@ -23,6 +23,8 @@ const PNG = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
   'base64',
 );
+/** Downloads of relayed files allowed per address per minute in this gateway (media.rateLimit). */
+const MEDIA_REQUESTS = 40;
 const MAX_BYTES = 64 * 1024;
 
 /**
@@ -123,7 +125,7 @@ describe('files across a bridge', () => {
     gatewayUrl = `http://127.0.0.1:${port}`;
     env = await startTestGateway({
       server: { host: '127.0.0.1', port, publicUrl: gatewayUrl },
-      media: { maxBytes: MAX_BYTES },
+      media: { maxBytes: MAX_BYTES, rateLimit: { requests: MEDIA_REQUESTS, windowSeconds: 60 } },
       adapters: [
         { id: 'irc', path: path.join(root, 'adapters/irc') },
         { id: 'xmpp', path: path.join(root, 'adapters/xmpp') },
@@ -297,5 +299,25 @@ describe('files across a bridge', () => {
       expect(res.status).toBe(404);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND');
     }
+  });
+
+  // Last: it spends this address's downloads for the rest of the window.
+  it('limits downloads per client address (media.rateLimit): 429 with Retry-After, misses counted too', async () => {
+    const statuses: number[] = [];
+    let limited: Response | undefined;
+    for (let i = 0; i <= MEDIA_REQUESTS && !limited; i++) {
+      const res = await fetch(`${gatewayUrl}/media/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA${i % 10}/x.png`);
+      statuses.push(res.status);
+      if (res.status === 429) limited = res;
+      else await res.arrayBuffer();
+    }
+    // Every earlier test's downloads counted as well, so the limit comes within MEDIA_REQUESTS tries.
+    expect(limited).toBeDefined();
+    expect(statuses.slice(0, -1).every((s) => s === 404)).toBe(true);
+    expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(Number(limited!.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+    const body = (await limited!.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('RATE_LIMITED');
+    expect(body.error.message).toMatch(/too many downloads/);
   });
 });

@@ -6,7 +6,7 @@ import type { Logger } from '../../common/logger';
 import { ApiToken, User } from '../../storage/entities';
 import { CONFIG, DATA_SOURCE, LOGGER } from '../../tokens';
 import { ApiError } from '../api-error';
-import { LoginRateLimiter } from './login-rate-limiter';
+import { SlidingWindowLimiter } from '../../common/sliding-window-limiter';
 import { hashPassword, hashToken, newToken, verifyPassword } from './password';
 
 export interface AuthUser {
@@ -19,7 +19,7 @@ export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9._-]{1,63}$/;
 
 @Injectable()
 export class AuthService {
-  private readonly limiter: LoginRateLimiter;
+  private readonly limiter: SlidingWindowLimiter;
   // A verified token is cached briefly so that every request does not cost a database read.
   private readonly tokenCache = new Map<string, { user: AuthUser; until: number }>();
 
@@ -29,7 +29,7 @@ export class AuthService {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     const rl = config.security.loginRateLimit;
-    this.limiter = new LoginRateLimiter(rl.maxAttempts, rl.windowSeconds * 1000);
+    this.limiter = new SlidingWindowLimiter(rl.maxAttempts, rl.windowSeconds * 1000);
   }
 
   private get users() {
@@ -95,7 +95,7 @@ export class AuthService {
       ? await verifyPassword(password, user.passwordHash)
       : (await verifyPassword(password, DUMMY_HASH), false);
     if (!user || !ok) {
-      this.limiter.recordFailure(key);
+      this.limiter.record(key);
       throw ApiError.unauthorized('wrong username or password');
     }
     this.limiter.reset(key);

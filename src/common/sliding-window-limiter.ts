@@ -1,8 +1,9 @@
 /**
- * Failed-login limiter: at most `maxAttempts` failures per (username, client address) in a sliding window.
- * In memory per process: in cluster mode each instance counts on its own (documented in README).
+ * At most `maxAttempts` recorded events per key in a sliding window: failed logins per (username, client
+ * address), media downloads per client address. In memory per process: in cluster mode each instance counts
+ * on its own (documented in README).
  */
-export class LoginRateLimiter {
+export class SlidingWindowLimiter {
   private readonly failures = new Map<string, number[]>();
 
   constructor(
@@ -18,7 +19,7 @@ export class LoginRateLimiter {
     return Math.max(1, (list[0] ?? 0) + this.windowMs - this.now());
   }
 
-  recordFailure(key: string): void {
+  record(key: string): void {
     const list = this.prune(key);
     list.push(this.now());
     this.failures.set(key, list);
