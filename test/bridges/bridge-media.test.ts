@@ -1,22 +1,26 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { RemoteRoomId, TransactionId, type RemoteEvent } from '../../src/sdk';
+import { RemoteRoomId, TransactionId } from '../../src/sdk';
 import type { XmppClient } from '../../adapters/xmpp';
 import { RawIrcClient } from '../irc/raw-irc-client';
-import { ADMIN_PASSWORD, Api, eventually, startTestGateway } from '../support/gateway';
-import { startInspircd, type InspircdServer } from '../support/inspircd';
 import {
-  startMatrixHomeserver,
-  type MatrixHomeserver,
-  type RegisteredUser,
-} from '../support/matrix-homeserver';
+  addRelayAccounts,
+  joinConversation,
+  matrixCall,
+  matrixSend,
+  relayMessagesInMuc,
+  relayMessagesOnMatrix,
+  startBridgeGateway,
+  startBridgeServers,
+  startXmppPeople,
+  type BridgeServers,
+  type XmppPeople,
+} from '../support/bridge-env';
+import { Api, eventually, type startTestGateway } from '../support/gateway';
+import type { InspircdServer } from '../support/inspircd';
+import type { MatrixHomeserver, RegisteredUser } from '../support/matrix-homeserver';
 import { freePort } from '../support/ports';
-import { startProsody, type ProsodyServer } from '../support/prosody';
-import { accountOptions, connectedClient, startXmppGateway } from '../xmpp/xmpp-harness';
-
-const root = path.resolve(__dirname, '../..');
-type MessageEvent = Extract<RemoteEvent, { type: 'message' }>;
+import type { ProsodyServer } from '../support/prosody';
 
 /** A real 1×1 PNG. */
 const PNG = Buffer.from(
@@ -34,13 +38,14 @@ const MAX_BYTES = 64 * 1024;
  * or of a refused type become a "not relayed" note; an XMPP OOB link is passed on, never fetched.
  */
 describe('files across a bridge', () => {
+  let servers: BridgeServers<'mia'>;
   let irc: InspircdServer;
   let xmpp: ProsodyServer;
   let hs: MatrixHomeserver;
   let env: Awaited<ReturnType<typeof startTestGateway>>;
   let me: Api;
   let ian: RawIrcClient;
-  let people: Awaited<ReturnType<typeof startXmppGateway>>;
+  let people: XmppPeople<'x'>;
   let xena: XmppClient;
   let mia: RegisteredUser;
   let roomA: string;
@@ -51,16 +56,7 @@ describe('files across a bridge', () => {
   const uploadRequests: string[] = [];
   const muc = () => `media@${xmpp.mucDomain}`;
 
-  const mx = async (method: string, p: string, body?: object) => {
-    const res = await fetch(`${hs.url}/_matrix/client/v3${p}`, {
-      method,
-      headers: { authorization: `Bearer ${mia.accessToken}`, 'content-type': 'application/json' },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    const json = (await res.json()) as Record<string, unknown>;
-    if (res.status !== 200) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(json)}`);
-    return json;
-  };
+  const mx = (method: string, p: string, body?: object) => matrixCall(hs, mia, method, p, body);
   const upload = async (data: Buffer, type: string, name: string): Promise<string> => {
     const res = await fetch(`${hs.url}/_matrix/media/v3/upload?filename=${encodeURIComponent(name)}`, {
       method: 'POST',
@@ -72,40 +68,14 @@ describe('files across a bridge', () => {
   };
   let txn = 0;
   const miaPostsFile = async (msgtype: string, name: string, type: string, data: Buffer) =>
-    mx('PUT', `/rooms/${encodeURIComponent(roomA)}/send/m.room.message/f${++txn}`, {
+    matrixSend(hs, mia, roomA, `f${++txn}`, {
       msgtype,
       body: name,
       url: await upload(data, type, name),
       info: { mimetype: type },
     });
-  const relayedIn = async (room: string) =>
-    (
-      (await mx('GET', `/rooms/${encodeURIComponent(room)}/messages?dir=b&limit=100`)).chunk as {
-        type: string;
-        sender: string;
-        content: Record<string, unknown>;
-      }[]
-    ).filter((e) => e.type === 'm.room.message' && e.sender === '@relay:hs.test');
-  const xmppRelayed = () =>
-    (people.host.eventsOf('x') as MessageEvent[]).filter(
-      (e) => e.type === 'message' && e.roomId === muc() && e.sender.userId === `${muc()}/relay`,
-    );
-
-  async function addAccount(adapter: string, options: object): Promise<string> {
-    const r = await me.call('POST', '/api/v1/accounts', { adapter, options });
-    expect(r.status).toBe(201);
-    await eventually(
-      async () => (await me.call('GET', `/api/v1/accounts/${r.json.id}`)).json.state === 'connected',
-      `${adapter} connected`,
-      30_000,
-    );
-    return r.json.id as string;
-  }
-  async function join(accountId: string, address: string): Promise<string> {
-    const r = await me.call('POST', '/api/v1/conversations', { accountId, address });
-    expect(r.status).toBe(201);
-    return r.json.id as string;
-  }
+  const relayedIn = (room: string) => relayMessagesOnMatrix(hs, mia, room, 100);
+  const xmppRelayed = () => relayMessagesInMuc(people, 'x', muc());
 
   beforeAll(async () => {
     uploadServer = createServer((req, res) => {
@@ -113,61 +83,30 @@ describe('files across a bridge', () => {
       res.writeHead(200, { 'content-type': 'image/png' }).end(PNG);
     });
     await new Promise<void>((r) => uploadServer.listen(0, '127.0.0.1', r));
-    [irc, xmpp, hs] = await Promise.all([
-      startInspircd(),
-      startProsody(),
-      startMatrixHomeserver({ serverName: 'hs.test' }),
-    ]);
-    await Promise.all(['relay', 'xena'].map((u) => xmpp.registerUser(u, `${u}-password`)));
-    await hs.registerUser('relay', 'relay-password');
-    mia = await hs.registerUser('mia', 'mia-password', { displayname: 'mia' });
+    servers = await startBridgeServers({ xmppUsers: ['xena'], matrixUsers: { mia: 'mia' } });
+    ({ irc, xmpp, hs } = servers);
+    mia = servers.matrix.mia;
     const port = await freePort();
     gatewayUrl = `http://127.0.0.1:${port}`;
-    env = await startTestGateway({
+    ({ env, me } = await startBridgeGateway({
       server: { host: '127.0.0.1', port, publicUrl: gatewayUrl },
       media: { maxBytes: MAX_BYTES, rateLimit: { requests: MEDIA_REQUESTS, windowSeconds: 60 } },
-      adapters: [
-        { id: 'irc', path: path.join(root, 'adapters/irc') },
-        { id: 'xmpp', path: path.join(root, 'adapters/xmpp') },
-        { id: 'matrix', path: path.join(root, 'adapters/matrix') },
-      ],
-      queue: { backoffBaseMs: 50, backoffMaxMs: 1000, concurrency: 8 },
-    });
-    me = await new Api(env.gw.url).login('admin', ADMIN_PASSWORD);
+    }));
 
     ian = await RawIrcClient.register(irc.host, irc.port, 'ian');
     ian.send('JOIN #media');
-    people = await startXmppGateway();
-    await people.supervisor.start({
-      accountId: 'x',
-      adapterId: 'xmpp',
-      options: accountOptions(xmpp, 'xena', 'xena-password'),
-    });
-    xena = await connectedClient(people.supervisor, 'x');
+    people = await startXmppPeople(xmpp, { x: 'xena' });
+    xena = people.clients.x;
     await xena.joinRoom(`${muc()}/xena`);
     roomA = (await mx('POST', '/createRoom', { name: 'a', invite: ['@relay:hs.test'] })).room_id as string;
     roomB = (await mx('POST', '/createRoom', { name: 'b', invite: ['@relay:hs.test'] })).room_id as string;
 
-    const ircAccount = await addAccount('irc', {
-      host: irc.host,
-      port: irc.port,
-      tls: false,
-      nick: 'relay',
-      floodBurst: 100,
-      floodIntervalMs: 1,
-    });
-    const xmppAccount = await addAccount('xmpp', accountOptions(xmpp, 'relay', 'relay-password'));
-    const matrixAccount = await addAccount('matrix', {
-      homeserverUrl: hs.url,
-      userId: '@relay:hs.test',
-      password: 'relay-password',
-      syncTimeoutMs: 1000,
-    });
+    const accounts = await addRelayAccounts(me, servers);
     const conversations = [
-      await join(ircAccount, '#media'),
-      await join(xmppAccount, `${muc()}/relay`),
-      await join(matrixAccount, roomA),
-      await join(matrixAccount, roomB),
+      await joinConversation(me, accounts.irc, '#media'),
+      await joinConversation(me, accounts.xmpp, `${muc()}/relay`),
+      await joinConversation(me, accounts.matrix, roomA),
+      await joinConversation(me, accounts.matrix, roomB),
     ];
     await ian.waitFor(/:relay!\S+ JOIN :?#media/);
     const r = await me.call('POST', '/api/v1/bridges', { name: 'media', conversations });
@@ -178,7 +117,7 @@ describe('files across a bridge', () => {
     await ian?.close();
     await people?.stop();
     await env?.stop();
-    await Promise.all([irc?.stop(), xmpp?.stop(), hs?.stop()]);
+    await servers?.stop();
     await new Promise((r) => uploadServer?.close(r));
   });
 
@@ -284,11 +223,7 @@ describe('files across a bridge', () => {
     const line = await ian.waitFor(/PRIVMSG #media :<mia> \[image: gone\.png\] (\S+)$/, 20_000);
     const link = /PRIVMSG #media :<mia> \[image: gone\.png\] (\S+)$/.exec(line)![1]!;
     expect((await fetch(link)).status).toBe(200);
-    await mx(
-      'PUT',
-      `/rooms/${encodeURIComponent(roomA)}/redact/${encodeURIComponent(String(posted.event_id))}/r${++txn}`,
-      {},
-    );
+    await mx('PUT', `/rooms/${encodeURIComponent(roomA)}/redact/${encodeURIComponent(posted)}/r${++txn}`, {});
     await ian.waitFor(/PRIVMSG #media :\* mia deleted a message$/);
     await eventually(async () => (await fetch(link)).status === 404, 'the link gone');
   });

@@ -1,21 +1,26 @@
 import { rmSync } from 'node:fs';
-import path from 'node:path';
 import { RemoteRoomId, TransactionId } from '../../src/sdk';
 import type { XmppClient } from '../../adapters/xmpp';
 import { createLogger } from '../../src/common/logger';
 import { startGateway, type RunningGateway } from '../../src/main';
 import { RawIrcClient } from '../irc/raw-irc-client';
-import { ADMIN_PASSWORD, Api, eventually, startTestGateway } from '../support/gateway';
-import { startInspircd, type InspircdServer } from '../support/inspircd';
 import {
-  startMatrixHomeserver,
-  type MatrixHomeserver,
-  type RegisteredUser,
-} from '../support/matrix-homeserver';
-import { startProsody, type ProsodyServer } from '../support/prosody';
-import { accountOptions, connectedClient, startXmppGateway } from '../xmpp/xmpp-harness';
-
-const root = path.resolve(__dirname, '../..');
+  accountConnected,
+  addRelayAccounts,
+  joinConversation,
+  matrixCall,
+  matrixSend,
+  relayMessagesOnMatrix,
+  startBridgeGateway,
+  startBridgeServers,
+  startXmppPeople,
+  type BridgeServers,
+  type XmppPeople,
+} from '../support/bridge-env';
+import { ADMIN_PASSWORD, Api, eventually, type startTestGateway } from '../support/gateway';
+import type { InspircdServer } from '../support/inspircd';
+import type { MatrixHomeserver, RegisteredUser } from '../support/matrix-homeserver';
+import type { ProsodyServer } from '../support/prosody';
 
 /**
  * Mentions across a bridge of an IRC channel (InspIRCd), an XMPP MUC (prosody) and a Matrix room (the
@@ -24,6 +29,7 @@ const root = path.resolve(__dirname, '../..');
  * and Matrix v1.7 `m.mentions`), and a Matrix pill naming an IRC user must reach IRC as his nick.
  */
 describe('mentions across a bridge', () => {
+  let servers: BridgeServers<'mia'>;
   let irc: InspircdServer;
   let xmpp: ProsodyServer;
   let hs: MatrixHomeserver;
@@ -31,111 +37,47 @@ describe('mentions across a bridge', () => {
   let gw: RunningGateway | undefined;
   let me: Api;
   let ian: RawIrcClient;
-  let people: Awaited<ReturnType<typeof startXmppGateway>>;
+  let people: XmppPeople<'x'>;
   let xena: XmppClient;
   let mia: RegisteredUser;
   let matrixRoom: string;
   const muc = () => `mentions@${xmpp.mucDomain}`;
   const conv = { irc: '', xmpp: '', matrix: '' };
 
-  const mx = async (method: string, p: string, body?: object) => {
-    const res = await fetch(`${hs.url}/_matrix/client/v3${p}`, {
-      method,
-      headers: { authorization: `Bearer ${mia.accessToken}`, 'content-type': 'application/json' },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    const json = (await res.json()) as Record<string, unknown>;
-    if (res.status !== 200) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(json)}`);
-    return json;
-  };
+  const mx = (method: string, p: string, body?: object) => matrixCall(hs, mia, method, p, body);
   let txn = 0;
   const miaSay = async (body: string, extra: object = {}) =>
-    mx('PUT', `/rooms/${encodeURIComponent(matrixRoom)}/send/m.room.message/t${++txn}`, {
-      msgtype: 'm.text',
-      body,
-      ...extra,
-    });
+    matrixSend(hs, mia, matrixRoom, `t${++txn}`, { msgtype: 'm.text', body, ...extra });
   type Content = { body?: string; formatted_body?: string; 'm.mentions'?: { user_ids?: string[] } };
   /** The relay's event on Matrix whose body is `body`, once it is there. */
   const relayedOnMatrix = (body: string) =>
-    eventually(async () => {
-      const chunk = (await mx('GET', `/rooms/${encodeURIComponent(matrixRoom)}/messages?dir=b&limit=200`))
-        .chunk as { type: string; sender: string; content: Content }[];
-      return chunk.find(
-        (e) => e.type === 'm.room.message' && e.sender === '@relay:hs.test' && e.content.body === body,
-      )?.content;
-    }, `"${body}" on Matrix`);
+    eventually(
+      async () =>
+        (await relayMessagesOnMatrix<Content>(hs, mia, matrixRoom, 200)).find((e) => e.content.body === body)
+          ?.content,
+      `"${body}" on Matrix`,
+    );
   const pill = (userId: string, label: string) => `<a href="https://matrix.to/#/${userId}">${label}</a>`;
 
-  async function addAccount(api: Api, adapter: string, options: object): Promise<string> {
-    const r = await api.call('POST', '/api/v1/accounts', { adapter, options });
-    expect(r.status).toBe(201);
-    await connected(api, r.json.id as string);
-    return r.json.id as string;
-  }
-  const connected = (api: Api, id: string) =>
-    eventually(
-      async () => (await api.call('GET', `/api/v1/accounts/${id}`)).json.state === 'connected',
-      `account ${id} connected`,
-      30_000,
-    );
-  async function join(accountId: string, address: string): Promise<string> {
-    const r = await me.call('POST', '/api/v1/conversations', { accountId, address });
-    expect(r.status).toBe(201);
-    return r.json.id as string;
-  }
-
   beforeAll(async () => {
-    [irc, xmpp, hs] = await Promise.all([
-      startInspircd(),
-      startProsody(),
-      startMatrixHomeserver({ serverName: 'hs.test' }),
-    ]);
-    await Promise.all(['relay', 'xena'].map((u) => xmpp.registerUser(u, `${u}-password`)));
-    await hs.registerUser('relay', 'relay-password');
-    mia = await hs.registerUser('mia', 'mia-password', { displayname: 'Mia' });
-    env = await startTestGateway({
-      adapters: [
-        { id: 'irc', path: path.join(root, 'adapters/irc') },
-        { id: 'xmpp', path: path.join(root, 'adapters/xmpp') },
-        { id: 'matrix', path: path.join(root, 'adapters/matrix') },
-      ],
-      queue: { backoffBaseMs: 50, backoffMaxMs: 1000, concurrency: 8 },
-    });
+    servers = await startBridgeServers({ xmppUsers: ['xena'], matrixUsers: { mia: 'Mia' } });
+    ({ irc, xmpp, hs } = servers);
+    mia = servers.matrix.mia;
+    ({ env, me } = await startBridgeGateway());
     gw = env.gw;
-    me = await new Api(gw.url).login('admin', ADMIN_PASSWORD);
 
     ian = await RawIrcClient.register(irc.host, irc.port, 'Ian');
     ian.send('JOIN #mentions');
-    people = await startXmppGateway();
-    await people.supervisor.start({
-      accountId: 'x',
-      adapterId: 'xmpp',
-      options: accountOptions(xmpp, 'xena', 'xena-password'),
-    });
-    xena = await connectedClient(people.supervisor, 'x');
+    people = await startXmppPeople(xmpp, { x: 'xena' });
+    xena = people.clients.x;
     await xena.joinRoom(`${muc()}/xena`);
     matrixRoom = (await mx('POST', '/createRoom', { name: 'mentions', invite: ['@relay:hs.test'] }))
       .room_id as string;
 
-    const ircAccount = await addAccount(me, 'irc', {
-      host: irc.host,
-      port: irc.port,
-      tls: false,
-      nick: 'relay',
-      floodBurst: 100,
-      floodIntervalMs: 1,
-    });
-    const xmppAccount = await addAccount(me, 'xmpp', accountOptions(xmpp, 'relay', 'relay-password'));
-    const matrixAccount = await addAccount(me, 'matrix', {
-      homeserverUrl: hs.url,
-      userId: '@relay:hs.test',
-      password: 'relay-password',
-      syncTimeoutMs: 1000,
-    });
-    conv.irc = await join(ircAccount, '#mentions');
-    conv.xmpp = await join(xmppAccount, `${muc()}/relay`);
-    conv.matrix = await join(matrixAccount, matrixRoom);
+    const accounts = await addRelayAccounts(me, servers);
+    conv.irc = await joinConversation(me, accounts.irc, '#mentions');
+    conv.xmpp = await joinConversation(me, accounts.xmpp, `${muc()}/relay`);
+    conv.matrix = await joinConversation(me, accounts.matrix, matrixRoom);
     await ian.waitFor(/:relay!\S+ JOIN :?#mentions/);
     const bridge = await me.call('POST', '/api/v1/bridges', {
       conversations: [conv.irc, conv.xmpp, conv.matrix],
@@ -148,7 +90,7 @@ describe('mentions across a bridge', () => {
     await people?.stop();
     await gw?.close();
     if (env) rmSync(env.dir, { recursive: true, force: true });
-    await Promise.all([irc?.stop(), xmpp?.stop(), hs?.stop()]);
+    await servers?.stop();
   });
 
   it('turns "Mia: …" from IRC into a pill with m.mentions once Mia has spoken in the Matrix room', async () => {
@@ -203,7 +145,7 @@ describe('mentions across a bridge', () => {
     gw = await startGateway(env.config, { logger: createLogger({ ...env.config.log, level: 'error' }) });
     me = await new Api(gw.url).login('admin', ADMIN_PASSWORD);
     for (const a of (await me.call('GET', '/api/v1/accounts')).json as { id: string }[])
-      await connected(me, a.id);
+      await accountConnected(me, a.id);
     await ian.waitFor(/:relay!\S+ JOIN :?#mentions/, 30_000, from);
     ian.send('PRIVMSG #mentions :Mia, welcome back');
     const c = await relayedOnMatrix('Ian: Mia, welcome back');

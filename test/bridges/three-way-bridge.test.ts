@@ -1,22 +1,28 @@
-import path from 'node:path';
-import { RemoteMessageId, RemoteRoomId, TransactionId, type RemoteEvent } from '../../src/sdk';
+import { RemoteMessageId, RemoteRoomId, TransactionId } from '../../src/sdk';
 import type { XmppClient } from '../../adapters/xmpp';
 import { RawIrcClient } from '../irc/raw-irc-client';
-import { ADMIN_PASSWORD, Api, eventually, startTestGateway } from '../support/gateway';
-import { startInspircd, type InspircdServer } from '../support/inspircd';
 import {
-  startMatrixHomeserver,
-  type MatrixHomeserver,
-  type RegisteredUser,
-} from '../support/matrix-homeserver';
-import { startProsody, type ProsodyServer } from '../support/prosody';
-import { accountOptions, connectedClient, startXmppGateway } from '../xmpp/xmpp-harness';
+  addRelayAccounts,
+  ircMessages,
+  joinConversation,
+  matrixCall,
+  matrixRoomEvents,
+  matrixSend,
+  relayMessagesInMuc,
+  relayMessagesOnMatrix,
+  startBridgeGateway,
+  startBridgeServers,
+  startXmppPeople,
+  type BridgeServers,
+  type XmppPeople,
+} from '../support/bridge-env';
+import { Api, eventually, type startTestGateway } from '../support/gateway';
+import type { InspircdServer } from '../support/inspircd';
+import type { MatrixHomeserver, RegisteredUser } from '../support/matrix-homeserver';
+import type { ProsodyServer } from '../support/prosody';
 
-const root = path.resolve(__dirname, '../..');
 const PER_NETWORK = 100;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-type MessageEvent = Extract<RemoteEvent, { type: 'message' }>;
 
 /**
  * A three-way bridge between an IRC channel (InspIRCd), an XMPP MUC (prosody) and a Matrix room (the test
@@ -25,6 +31,7 @@ type MessageEvent = Extract<RemoteEvent, { type: 'message' }>;
  * receives) and a Matrix user speaking the client-server API directly.
  */
 describe('a three-way bridge', () => {
+  let servers: BridgeServers<'mia'>;
   let irc: InspircdServer;
   let xmpp: ProsodyServer;
   let hs: MatrixHomeserver;
@@ -32,7 +39,7 @@ describe('a three-way bridge', () => {
   let me: Api;
   let ian: RawIrcClient;
   let otto: RawIrcClient;
-  let people: Awaited<ReturnType<typeof startXmppGateway>>;
+  let people: XmppPeople<'x' | 'y'>;
   let xena: XmppClient;
   let yann: XmppClient;
   let mia: RegisteredUser;
@@ -46,128 +53,45 @@ describe('a three-way bridge', () => {
   };
   let bridgeId = '';
 
-  const mx = async (method: string, p: string, body?: object, token = mia.accessToken) => {
-    const res = await fetch(`${hs.url}/_matrix/client/v3${p}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    const json = (await res.json()) as Record<string, unknown>;
-    if (res.status !== 200) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(json)}`);
-    return json;
-  };
+  const mx = (method: string, p: string, body?: object) => matrixCall(hs, mia, method, p, body);
   let txn = 0;
   const miaSay = async (body: string, extra: object = {}) =>
-    (
-      await mx('PUT', `/rooms/${encodeURIComponent(matrixRoom)}/send/m.room.message/t${++txn}`, {
-        msgtype: 'm.text',
-        body,
-        ...extra,
-      })
-    ).event_id as string;
+    matrixSend(hs, mia, matrixRoom, `t${++txn}`, { msgtype: 'm.text', body, ...extra });
   /** Every event in the Matrix room, oldest first, as Mia sees them. */
-  const matrixEvents = async () =>
-    (
-      (await mx('GET', `/rooms/${encodeURIComponent(matrixRoom)}/messages?dir=b&limit=5000`)).chunk as {
-        type: string;
-        sender: string;
-        event_id: string;
-        content: Record<string, any>;
-        redacts?: string;
-      }[]
-    ).reverse();
-  const relayedOnMatrix = async () =>
-    (await matrixEvents()).filter((e) => e.type === 'm.room.message' && e.sender === '@relay:hs.test');
+  const matrixEvents = () => matrixRoomEvents<Record<string, any>>(hs, mia, matrixRoom, 5000);
+  const relayedOnMatrix = () => relayMessagesOnMatrix<Record<string, any>>(hs, mia, matrixRoom, 5000);
 
   const ircLines = (c: RawIrcClient) =>
-    (c as unknown as { lines: string[] }).lines
-      .map((l) => /^(?:@\S+ )?:relay!\S+ PRIVMSG (#\S+) :(.*)$/.exec(l))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .map((m) => ({ channel: m[1]!, text: m[2]! }));
-  const xmppRelayed = (who: string) =>
-    (people.host.eventsOf(who) as MessageEvent[]).filter(
-      (e) => e.type === 'message' && e.roomId === muc() && e.sender.userId === `${muc()}/relay`,
-    );
-
-  async function addAccount(adapter: string, options: object): Promise<string> {
-    const r = await me.call('POST', '/api/v1/accounts', { adapter, options });
-    expect(r.status).toBe(201);
-    await eventually(
-      async () => (await me.call('GET', `/api/v1/accounts/${r.json.id}`)).json.state === 'connected',
-      `${adapter} connected`,
-      30_000,
-    );
-    return r.json.id as string;
-  }
-  async function join(accountId: string, address: string): Promise<string> {
-    const r = await me.call('POST', '/api/v1/conversations', { accountId, address });
-    expect(r.status).toBe(201);
-    return r.json.id as string;
-  }
+    ircMessages(c)
+      .filter((m) => m.nick === 'relay' && m.command === 'PRIVMSG' && m.target.startsWith('#'))
+      .map((m) => ({ channel: m.target, text: m.text }));
+  const xmppRelayed = (who: string) => relayMessagesInMuc(people, who, muc());
 
   beforeAll(async () => {
-    [irc, xmpp, hs] = await Promise.all([
-      startInspircd(),
-      startProsody(),
-      startMatrixHomeserver({ serverName: 'hs.test' }),
-    ]);
-    await Promise.all(['relay', 'xena', 'yann'].map((u) => xmpp.registerUser(u, `${u}-password`)));
-    await hs.registerUser('relay', 'relay-password');
-    mia = await hs.registerUser('mia', 'mia-password', { displayname: 'mia' });
-    env = await startTestGateway({
-      adapters: [
-        { id: 'irc', path: path.join(root, 'adapters/irc') },
-        { id: 'xmpp', path: path.join(root, 'adapters/xmpp') },
-        { id: 'matrix', path: path.join(root, 'adapters/matrix') },
-      ],
-      queue: { backoffBaseMs: 50, backoffMaxMs: 1000, concurrency: 8 },
-    });
-    me = await new Api(env.gw.url).login('admin', ADMIN_PASSWORD);
+    servers = await startBridgeServers({ xmppUsers: ['xena', 'yann'], matrixUsers: { mia: 'mia' } });
+    ({ irc, xmpp, hs } = servers);
+    mia = servers.matrix.mia;
+    ({ env, me } = await startBridgeGateway());
 
     // The people on each network.
     ian = await RawIrcClient.register(irc.host, irc.port, 'ian');
     ian.send('JOIN #bridge');
     otto = await RawIrcClient.register(irc.host, irc.port, 'otto');
     otto.send('JOIN #other');
-    people = await startXmppGateway();
-    for (const [id, user] of [
-      ['x', 'xena'],
-      ['y', 'yann'],
-    ] as const)
-      await people.supervisor.start({
-        accountId: id,
-        adapterId: 'xmpp',
-        options: accountOptions(xmpp, user, `${user}-password`),
-      });
-    xena = await connectedClient(people.supervisor, 'x');
-    yann = await connectedClient(people.supervisor, 'y');
+    people = await startXmppPeople(xmpp, { x: 'xena', y: 'yann' });
+    xena = people.clients.x;
+    yann = people.clients.y;
     await xena.joinRoom(`${muc()}/xena`);
     await yann.joinRoom(`${muc()}/yann`);
     matrixRoom = (await mx('POST', '/createRoom', { name: 'bridge', invite: ['@relay:hs.test'] }))
       .room_id as string;
 
     // The gateway user's account on each, in each room.
-    const ircAccount = await addAccount('irc', {
-      host: irc.host,
-      port: irc.port,
-      tls: false,
-      nick: 'relay',
-      floodBurst: 100,
-      floodIntervalMs: 1,
-    });
-    const xmppAccount = await addAccount('xmpp', {
-      ...accountOptions(xmpp, 'relay', 'relay-password'),
-    });
-    const matrixAccount = await addAccount('matrix', {
-      homeserverUrl: hs.url,
-      userId: '@relay:hs.test',
-      password: 'relay-password',
-      syncTimeoutMs: 1000,
-    });
-    conv.irc = await join(ircAccount, '#bridge');
-    conv.other = await join(ircAccount, '#other');
-    conv.xmpp = await join(xmppAccount, `${muc()}/relay`);
-    conv.matrix = await join(matrixAccount, matrixRoom);
+    const accounts = await addRelayAccounts(me, servers);
+    conv.irc = await joinConversation(me, accounts.irc, '#bridge');
+    conv.other = await joinConversation(me, accounts.irc, '#other');
+    conv.xmpp = await joinConversation(me, accounts.xmpp, `${muc()}/relay`);
+    conv.matrix = await joinConversation(me, accounts.matrix, matrixRoom);
     await ian.waitFor(/:relay!\S+ JOIN :?#bridge/);
   }, 120_000);
 
@@ -175,7 +99,7 @@ describe('a three-way bridge', () => {
     await Promise.all([ian, otto].map((c) => c?.close()));
     await people?.stop();
     await env?.stop();
-    await Promise.all([irc?.stop(), xmpp?.stop(), hs?.stop()]);
+    await servers?.stop();
   });
 
   it('refuses bad bridges with a clear error, and creates one for the owner', async () => {
@@ -270,9 +194,10 @@ describe('a three-way bridge', () => {
     for (const adapter of ['irc', 'xmpp', 'matrix']) {
       const value = (series: string) =>
         Number(
-          new RegExp(`^switchboard_relay_latency_seconds_${series}\\{adapter="${adapter}"\\} (\\S+)$`, 'm').exec(
-            text,
-          )?.[1],
+          new RegExp(
+            `^switchboard_relay_latency_seconds_${series}\\{adapter="${adapter}"\\} (\\S+)$`,
+            'm',
+          ).exec(text)?.[1],
         );
       // Every copy of the 300 was written once, and each took some time, far less than a minute on average.
       expect(value('count')).toBeGreaterThanOrEqual(2 * PER_NETWORK);
