@@ -2,24 +2,32 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { RemoteEvent } from '../../src/sdk';
 import { RawIrcClient } from '../irc/raw-irc-client';
-import { ADMIN_PASSWORD, Api, eventually, startGatewayProcess } from '../support/gateway';
-import { startInspircd, type InspircdServer } from '../support/inspircd';
-import type { ManagedProcess } from '../support/managed-process';
 import {
-  startMatrixHomeserver,
-  type MatrixHomeserver,
-  type RegisteredUser,
-} from '../support/matrix-homeserver';
+  addAccount,
+  BRIDGE_ADAPTERS,
+  BRIDGE_QUEUE,
+  ircMessages,
+  ircRelayOptions,
+  joinConversation,
+  matrixCall,
+  matrixRelayOptions,
+  matrixSend,
+  startBridgeServers,
+  startXmppPeople,
+  xmppRelayOptions,
+  type BridgeServers,
+  type MessageEvent,
+  type XmppPeople,
+} from '../support/bridge-env';
+import { ADMIN_PASSWORD, Api, eventually, startGatewayProcess } from '../support/gateway';
+import type { InspircdServer } from '../support/inspircd';
+import type { ManagedProcess } from '../support/managed-process';
+import type { MatrixHomeserver, RegisteredUser } from '../support/matrix-homeserver';
 import { freePort } from '../support/ports';
-import { startProsody, type ProsodyServer } from '../support/prosody';
-import { accountOptions, connectedClient, startXmppGateway } from '../xmpp/xmpp-harness';
+import type { ProsodyServer } from '../support/prosody';
 
-const repo = path.resolve(__dirname, '../..');
 const TOTAL = 1000;
-
-type MessageEvent = Extract<RemoteEvent, { type: 'message' }>;
 
 /**
  * A bridge survives the gateway process being killed with SIGKILL in the middle of a 1,000-message burst
@@ -32,42 +40,42 @@ type MessageEvent = Extract<RemoteEvent, { type: 'message' }>;
  * again with the same id (XEP-0359 origin-id, which XMPP clients dedupe by).
  */
 describe('a bridge across kill -9', () => {
+  let servers: BridgeServers<'mia'>;
   let irc: InspircdServer;
   let xmpp: ProsodyServer;
   let hs: MatrixHomeserver;
   let dir: string;
   let proc: ManagedProcess | undefined;
   let ian: RawIrcClient;
-  let people: Awaited<ReturnType<typeof startXmppGateway>>;
+  let people: XmppPeople<'y'>;
   let mia: RegisteredUser;
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'sb-bridge-kill9-'));
-    [irc, xmpp, hs] = await Promise.all([
+    servers = await startBridgeServers({
       // The channel keeps its last lines (+H) and replays them when the gateway rejoins after the restart:
       // that is how the outbox tells whether the IRC line in flight at the kill got through.
-      startInspircd({ channelHistory: true }),
-      startProsody(),
-      startMatrixHomeserver({ serverName: 'hs.test' }),
-    ]);
-    await Promise.all(['relay', 'yann'].map((u) => xmpp.registerUser(u, `${u}-password`)));
-    await hs.registerUser('relay', 'relay-password');
-    mia = await hs.registerUser('mia', 'mia-password', { displayname: 'mia' });
+      inspircd: { channelHistory: true },
+      xmppUsers: ['yann'],
+      matrixUsers: { mia: 'mia' },
+    });
+    ({ irc, xmpp, hs } = servers);
+    mia = servers.matrix.mia;
   }, 60_000);
 
   afterAll(async () => {
     await proc?.stop();
     await ian?.close();
     await people?.stop();
-    await Promise.all([irc?.stop(), xmpp?.stop(), hs?.stop()]);
+    await servers?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
   const startGateway = (port: number): Promise<ManagedProcess> =>
     startGatewayProcess(dir, {
       server: { port },
-      adapters: ['irc', 'xmpp', 'matrix'].map((id) => ({ id, path: path.join(repo, 'adapters', id) })),
-      queue: { backoffBaseMs: 50, backoffMaxMs: 500, concurrency: 8 },
+      adapters: BRIDGE_ADAPTERS,
+      queue: { ...BRIDGE_QUEUE, backoffMaxMs: 500 },
       log: { level: 'warn', format: 'json' },
     });
 
@@ -75,71 +83,26 @@ describe('a bridge across kill -9', () => {
     const muc = `k9@${xmpp.mucDomain}`;
     ian = await RawIrcClient.register(irc.host, irc.port, 'ian');
     ian.send('JOIN #k9');
-    people = await startXmppGateway();
-    await people.supervisor.start({
-      accountId: 'y',
-      adapterId: 'xmpp',
-      options: accountOptions(xmpp, 'yann', 'yann-password'),
-    });
-    const yann = await connectedClient(people.supervisor, 'y');
+    people = await startXmppPeople(xmpp, { y: 'yann' });
+    const yann = people.clients.y;
     await yann.joinRoom(`${muc}/yann`);
-    const mx = async (method: string, p: string, body?: object) => {
-      const res = await fetch(`${hs.url}/_matrix/client/v3${p}`, {
-        method,
-        headers: { authorization: `Bearer ${mia.accessToken}`, 'content-type': 'application/json' },
-        ...(body ? { body: JSON.stringify(body) } : {}),
-      });
-      if (res.status !== 200) throw new Error(`${method} ${p}: ${res.status}`);
-      return (await res.json()) as Record<string, unknown>;
-    };
-    const room = (await mx('POST', '/createRoom', { invite: ['@relay:hs.test'] })).room_id as string;
+    const room = (await matrixCall(hs, mia, 'POST', '/createRoom', { invite: ['@relay:hs.test'] }))
+      .room_id as string;
 
     const port = await freePort();
     proc = await startGateway(port);
     const api = await new Api(`http://127.0.0.1:${port}`).login('admin', ADMIN_PASSWORD);
-    const account = async (adapter: string, options: object) => {
-      const r = await api.call('POST', '/api/v1/accounts', { adapter, options });
-      expect(r.status).toBe(201);
-      await eventually(
-        async () => (await api.call('GET', `/api/v1/accounts/${r.json.id}`)).json.state === 'connected',
-        `${adapter} connected`,
-        30_000,
-      );
-      return r.json.id as string;
-    };
-    const join = async (accountId: string, address: string) => {
-      const r = await api.call('POST', '/api/v1/conversations', { accountId, address });
-      expect(r.status).toBe(201);
-      return r.json.id as string;
-    };
     const convs = [
-      await join(
-        await account('irc', {
-          host: irc.host,
-          port: irc.port,
-          tls: false,
-          nick: 'relay',
-          floodBurst: 100,
-          floodIntervalMs: 1,
-        }),
-        '#k9',
-      ),
-      await join(await account('xmpp', accountOptions(xmpp, 'relay', 'relay-password')), `${muc}/relay`),
-      await join(
-        await account('matrix', {
-          homeserverUrl: hs.url,
-          userId: '@relay:hs.test',
-          password: 'relay-password',
-          syncTimeoutMs: 1000,
-        }),
-        room,
-      ),
+      await joinConversation(api, await addAccount(api, 'irc', ircRelayOptions(irc)), '#k9'),
+      await joinConversation(api, await addAccount(api, 'xmpp', xmppRelayOptions(xmpp)), `${muc}/relay`),
+      await joinConversation(api, await addAccount(api, 'matrix', matrixRelayOptions(hs)), room),
     ];
     expect((await api.call('POST', '/api/v1/bridges', { conversations: convs })).status).toBe(201);
 
     const onIrc = () =>
-      (ian as unknown as { lines: string[] }).lines
-        .map((l) => /^(?:@\S+ )?:relay\S*!\S+ PRIVMSG #k9 :<mia> (m\d+)$/.exec(l)?.[1])
+      ircMessages(ian)
+        .filter((m) => m.nick.startsWith('relay') && m.command === 'PRIVMSG' && m.target === '#k9')
+        .map((m) => /^<mia> (m\d+)$/.exec(m.text)?.[1])
         .filter((t): t is string => t !== undefined);
     const onXmpp = () =>
       (people.host.eventsOf('y') as MessageEvent[])
@@ -149,10 +112,7 @@ describe('a bridge across kill -9', () => {
     // Mia's burst; the gateway is killed once a fifth of it has reached IRC, and she keeps talking.
     const burst = (async () => {
       for (let i = 0; i < TOTAL; i++)
-        await mx('PUT', `/rooms/${encodeURIComponent(room)}/send/m.room.message/b${i}`, {
-          msgtype: 'm.text',
-          body: `m${i}`,
-        });
+        await matrixSend(hs, mia, room, `b${i}`, { msgtype: 'm.text', body: `m${i}` });
     })();
     await eventually(async () => onIrc().length >= TOTAL / 5, 'a fifth relayed', 60_000);
     await proc.kill9();

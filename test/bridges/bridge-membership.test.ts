@@ -8,23 +8,33 @@ import { loadConfig } from '../../src/config';
 import { startGateway, type RunningGateway } from '../../src/main';
 import { RemoteRoomId, TransactionId, type RemoteEvent } from '../../src/sdk';
 import { RawIrcClient } from '../irc/raw-irc-client';
-import { ADMIN_PASSWORD, Api, eventually } from '../support/gateway';
-import { startInspircd, type InspircdServer } from '../support/inspircd';
 import {
-  startMatrixHomeserver,
-  type MatrixHomeserver,
-  type RegisteredUser,
-} from '../support/matrix-homeserver';
+  addAccount,
+  BRIDGE_ADAPTERS,
+  BRIDGE_QUEUE,
+  ircMessages,
+  ircRelayOptions,
+  joinConversation,
+  matrixCall,
+  matrixRelayOptions,
+  relayMessagesInMuc,
+  relayMessagesOnMatrix,
+  startBridgeServers,
+  startXmppPeople,
+  xmppRelayOptions,
+  type BridgeServers,
+  type XmppPeople,
+} from '../support/bridge-env';
+import { ADMIN_PASSWORD, Api, eventually } from '../support/gateway';
+import type { InspircdServer } from '../support/inspircd';
+import type { MatrixHomeserver, RegisteredUser } from '../support/matrix-homeserver';
 import { freePort } from '../support/ports';
-import { startProsody, type ProsodyServer } from '../support/prosody';
-import { accountOptions, connectedClient, startXmppGateway } from '../xmpp/xmpp-harness';
+import type { ProsodyServer } from '../support/prosody';
 
-const root = path.resolve(__dirname, '../..');
 /** Longer than a membership burst's quiet window (1 s): what would be announced has been by then. */
 const QUIET_PERIOD_MS = 2500;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-type MessageEvent = Extract<RemoteEvent, { type: 'message' }>;
 type MemberEvent = Extract<RemoteEvent, { type: 'room.member' }>;
 
 /**
@@ -35,6 +45,7 @@ type MemberEvent = Extract<RemoteEvent, { type: 'room.member' }>;
  * with the option off nothing is announced at all.
  */
 describe('a bridge relaying membership', () => {
+  let servers: BridgeServers<'mia' | 'max'>;
   let irc: InspircdServer;
   let xmpp: ProsodyServer;
   let hs: MatrixHomeserver;
@@ -46,35 +57,19 @@ describe('a bridge relaying membership', () => {
   let me: Api;
   let ian: RawIrcClient;
   const actors: RawIrcClient[] = [];
-  let people: Awaited<ReturnType<typeof startXmppGateway>>;
+  let people: XmppPeople<'x' | 'y'>;
   let xena: XmppClient;
   let yann: XmppClient;
   const muc = () => `members@${xmpp.mucDomain}`;
   const conv = { irc: '', xmpp: '', matrix: '' };
 
-  const mx = async (who: RegisteredUser, method: string, p: string, body?: object) => {
-    const res = await fetch(`${hs.url}/_matrix/client/v3${p}`, {
-      method,
-      headers: { authorization: `Bearer ${who.accessToken}`, 'content-type': 'application/json' },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    const json = (await res.json()) as Record<string, unknown>;
-    if (res.status !== 200) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(json)}`);
-    return json;
-  };
+  const mx = (who: RegisteredUser, method: string, p: string, body?: object) =>
+    matrixCall(hs, who, method, p, body);
   const room = () => encodeURIComponent(matrixRoom);
   let matrixNotices: string[] = [];
   /** The relay's notices in the Matrix room, as Mia sees them (read again on each call). */
   const readMatrixNotices = async () =>
-    (matrixNotices = (
-      (await mx(mia, 'GET', `/rooms/${room()}/messages?dir=b&limit=1000`)).chunk as {
-        type: string;
-        sender: string;
-        content: { msgtype?: string; body?: string };
-      }[]
-    )
-      .reverse()
-      .filter((e) => e.type === 'm.room.message' && e.sender === '@relay:hs.test')
+    (matrixNotices = (await relayMessagesOnMatrix<{ body?: string }>(hs, mia, matrixRoom, 1000))
       .map((e) => e.content.body ?? '')
       .filter((t) => t.startsWith('* ')));
   const onMatrix = async (line: string) => (await readMatrixNotices()).includes(line);
@@ -87,8 +82,8 @@ describe('a bridge relaying membership', () => {
       stringify({
         server: { host: '127.0.0.1', port: await freePort() },
         dataDir: path.join(dir, 'data'),
-        adapters: ['irc', 'xmpp', 'matrix'].map((id) => ({ id, path: path.join(root, 'adapters', id) })),
-        queue: { backoffBaseMs: 50, backoffMaxMs: 1000, concurrency: 8 },
+        adapters: BRIDGE_ADAPTERS,
+        queue: BRIDGE_QUEUE,
         log: { level: 'warn', format: 'json' },
       }),
     );
@@ -104,14 +99,11 @@ describe('a bridge relaying membership', () => {
 
   /** NOTICEs the relay wrote in the IRC channel, as Ian saw them. */
   const ircNotices = () =>
-    ian.lines
-      .map((l) => /^(?:@\S+ )?:relay!\S+ NOTICE #members :(.*)$/.exec(l)?.[1])
-      .filter((t): t is string => t !== undefined);
+    ircMessages(ian)
+      .filter((m) => m.nick === 'relay' && m.command === 'NOTICE' && m.target === '#members')
+      .map((m) => m.text);
   /** Everything the relay said in the MUC, as Xena saw it. */
-  const xmppRelayed = () =>
-    (people.host.eventsOf('x') as MessageEvent[])
-      .filter((e) => e.type === 'message' && e.roomId === muc() && e.sender.userId === `${muc()}/relay`)
-      .map((e) => e.text);
+  const xmppRelayed = () => relayMessagesInMuc(people, 'x', muc()).map((e) => e.text);
   const xmppNotices = () => xmppRelayed().filter((t) => t.startsWith('* '));
   /** How often Xena saw the relay's occupant join the MUC. */
   const relayJoinsOnXmpp = () =>
@@ -136,15 +128,12 @@ describe('a bridge relaying membership', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'sb-bridge-members-'));
-    [irc, xmpp, hs] = await Promise.all([
-      startInspircd(),
-      startProsody(),
-      startMatrixHomeserver({ serverName: 'hs.test' }),
-    ]);
-    await Promise.all(['relay', 'xena', 'yann'].map((u) => xmpp.registerUser(u, `${u}-password`)));
-    await hs.registerUser('relay', 'relay-password');
-    mia = await hs.registerUser('mia', 'mia-password', { displayname: 'mia' });
-    max = await hs.registerUser('max', 'max-password', { displayname: 'max' });
+    servers = await startBridgeServers({
+      xmppUsers: ['xena', 'yann'],
+      matrixUsers: { mia: 'mia', max: 'max' },
+    });
+    ({ irc, xmpp, hs } = servers);
+    ({ mia, max } = servers.matrix);
     matrixRoom = (
       await mx(mia, 'POST', '/createRoom', {
         name: 'members',
@@ -154,58 +143,21 @@ describe('a bridge relaying membership', () => {
     ).room_id as string;
     ian = await RawIrcClient.register(irc.host, irc.port, 'ian');
     ian.send('JOIN #members');
-    people = await startXmppGateway();
-    for (const [id, user] of [
-      ['x', 'xena'],
-      ['y', 'yann'],
-    ] as const)
-      await people.supervisor.start({
-        accountId: id,
-        adapterId: 'xmpp',
-        options: accountOptions(xmpp, user, `${user}-password`),
-      });
-    xena = await connectedClient(people.supervisor, 'x');
-    yann = await connectedClient(people.supervisor, 'y');
+    people = await startXmppPeople(xmpp, { x: 'xena', y: 'yann' });
+    xena = people.clients.x;
+    yann = people.clients.y;
     await xena.joinRoom(`${muc()}/xena`);
 
     await start();
-    const account = async (adapter: string, options: object) => {
-      const r = await me.call('POST', '/api/v1/accounts', { adapter, options });
-      expect(r.status).toBe(201);
-      await eventually(
-        async () => (await me.call('GET', `/api/v1/accounts/${r.json.id}`)).json.state === 'connected',
-        `${adapter} connected`,
-        30_000,
-      );
-      return r.json.id as string;
-    };
-    const join = async (accountId: string, address: string) => {
-      const r = await me.call('POST', '/api/v1/conversations', { accountId, address });
-      expect(r.status).toBe(201);
-      return r.json.id as string;
-    };
-    conv.irc = await join(
-      await account('irc', {
-        host: irc.host,
-        port: irc.port,
-        tls: false,
-        nick: 'relay',
-        floodBurst: 100,
-        floodIntervalMs: 1,
-      }),
-      '#members',
-    );
-    conv.xmpp = await join(
-      await account('xmpp', accountOptions(xmpp, 'relay', 'relay-password')),
+    conv.irc = await joinConversation(me, await addAccount(me, 'irc', ircRelayOptions(irc)), '#members');
+    conv.xmpp = await joinConversation(
+      me,
+      await addAccount(me, 'xmpp', xmppRelayOptions(xmpp)),
       `${muc()}/relay`,
     );
-    conv.matrix = await join(
-      await account('matrix', {
-        homeserverUrl: hs.url,
-        userId: '@relay:hs.test',
-        password: 'relay-password',
-        syncTimeoutMs: 1000,
-      }),
+    conv.matrix = await joinConversation(
+      me,
+      await addAccount(me, 'matrix', matrixRelayOptions(hs)),
       matrixRoom,
     );
     await inRooms(1);
@@ -215,7 +167,7 @@ describe('a bridge relaying membership', () => {
     await Promise.all([ian, ...actors].map((c) => c?.close()));
     await people?.stop();
     await gw?.close();
-    await Promise.all([irc?.stop(), xmpp?.stop(), hs?.stop()]);
+    await servers?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

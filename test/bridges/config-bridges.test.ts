@@ -1,4 +1,5 @@
 import { fakeHub } from '../fixtures/fake-adapter';
+import { addAccount, joinConversation } from '../support/bridge-env';
 import { ADMIN_PASSWORD, Api, eventually, startTestGateway } from '../support/gateway';
 
 interface Message {
@@ -65,21 +66,9 @@ describe('bridges from the config file', () => {
       ['net-a', '#alpha'],
       ['net-b', '#beta'],
     ] as const) {
-      const acc = await carol.call('POST', '/api/v1/accounts', {
-        adapter: 'fake',
-        options: { network, user: 'carol', password: 'pw' },
-      });
-      expect(acc.status).toBe(201);
-      await eventually(
-        async () => (await carol.call('GET', `/api/v1/accounts/${acc.json.id}`)).json.state === 'connected',
-        'carol connected',
-      );
-      const conv = await carol.call('POST', '/api/v1/conversations', {
-        accountId: acc.json.id,
-        address: room,
-      });
-      expect(conv.status).toBe(201);
-      rooms[room] = conv.json.id;
+      // The fake network connects at once: eventually's default patience (20 s), not a real network's.
+      const account = await addAccount(carol, 'fake', { network, user: 'carol', password: 'pw' }, 20_000);
+      rooms[room] = await joinConversation(carol, account, room);
     }
     expect(
       (await carol.call('POST', `/api/v1/conversations/${rooms['#alpha']}/messages`, { text: 'hello alpha' }))
