@@ -20,6 +20,8 @@ export default defineAdapter<XmppOptions>({
     redact: true,
     reply: true,
     history: true,
+    // Files out through the server's XEP-0363 upload service, when it has one (acceptsAttachment).
+    attachments: true,
     voice: true,
     media: { audio: true, video: true },
     // Servers commonly cap stanzas at 256 KiB; leave room for the envelope.

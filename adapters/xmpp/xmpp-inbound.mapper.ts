@@ -9,6 +9,7 @@ import {
 } from '@switchboard/sdk';
 import type xml from '@xmpp/xml';
 import { NS } from './xmpp.namespaces';
+import { CAPTION_SUFFIX } from './xmpp-upload';
 
 type Element = xml.Element;
 
@@ -307,7 +308,10 @@ function mapCommon(stanza: Element, w: Where, ctx: MessageContext): MappedMessag
     text: text.startsWith('/me ') ? text.slice(4) : text,
     ...(reply?.attrs.id ? { replyTo: ref(reply.attrs.id) } : {}),
     ...(attachments.length ? { attachments } : {}),
-    ...(sender.self && origin ? { transactionId: origin } : {}),
+    // A file's caption (sent with the file's id and a suffix) belongs to the same send as the file.
+    ...(sender.self && origin
+      ? { transactionId: origin.endsWith(CAPTION_SUFFIX) ? origin.slice(0, -CAPTION_SUFFIX.length) : origin }
+      : {}),
     ...(w.backfill ? { backfill: true } : {}),
     roomKind: w.roomKind,
   });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Socket as NetSocket } from 'node:net';
 import {
+  type AttachmentsCapable,
   type CallId,
   type CallOffer,
   type IceServerInfo,
@@ -61,6 +62,14 @@ import { resolveEndpoint, type XmppOptions } from './xmpp.options';
 import { parseTrust, TlsSocket } from './xmpp-tls.socket';
 import { JINGLE_FEATURES, JingleCalls } from './xmpp-jingle.session';
 import { iceServersFromExtdisco, NS_EXTDISCO } from './xmpp-extdisco';
+import {
+  CAPTION_SUFFIX,
+  parseSlot,
+  putFile,
+  slotRequest,
+  uploadServiceOf,
+  type UploadService,
+} from './xmpp-upload';
 
 type Element = xml.Element;
 
@@ -121,7 +130,8 @@ export class XmppClient
     ReplyCapable,
     HistoryCapable,
     VoiceCapable,
-    PipelinedSendCapable
+    PipelinedSendCapable,
+    AttachmentsCapable
 {
   readonly nativeReplies = true as const;
   private current: ConnectionStatus = { state: 'connecting' };
@@ -1065,6 +1075,107 @@ export class XmppClient
 
   private chatType(to: string): ChatType {
     return this.rooms.get(to)?.joined ? 'groupchat' : 'chat';
+  }
+
+  // ---- files: XEP-0363 HTTP upload out; inbound files are XEP-0066 OOB links ----
+
+  /** This connection's upload service, looked up once (see findUploadService). */
+  private uploadService?: Promise<UploadService | undefined>;
+
+  /**
+   * The server's XEP-0363 upload service: the domain itself or one of its disco#items (prosody's
+   * `upload.<domain>`), by its disco#info. Looked up at the first file, then remembered for the connection;
+   * a lookup that failed outright is tried again next time.
+   */
+  private findUploadService(): Promise<UploadService | undefined> {
+    const conn = this.conn;
+    if (!conn) return Promise.resolve(undefined);
+    this.uploadService ??= (async () => {
+      const domain = resolveEndpoint(this.options).domain;
+      const candidates = [domain];
+      const items = await conn.iqCaller.get(xml('query', { xmlns: NS.discoItems }), domain, 10_000);
+      for (const i of items?.getChildren('item') ?? [])
+        if (typeof i.attrs.jid === 'string' && i.attrs.node === undefined) candidates.push(i.attrs.jid);
+      for (const jid of candidates.slice(0, 20)) {
+        const info = await conn.iqCaller
+          .get(xml('query', { xmlns: NS.discoInfo }), jid, 10_000)
+          .catch(() => undefined); // an item that does not answer is not the one
+        const service = info ? uploadServiceOf(jid, info) : undefined;
+        if (service) return service;
+      }
+      return undefined;
+    })().catch((e: unknown) => {
+      this.ctx.logger.debug('xmpp: could not look up the upload service', { error: errText(e) });
+      this.uploadService = undefined;
+      return undefined;
+    });
+    return this.uploadService;
+  }
+
+  async acceptsAttachment(file: { name: string; mimeType: string; size: number }): Promise<boolean> {
+    if (!this.online) return false;
+    const service = await this.findUploadService();
+    return service !== undefined && (service.maxBytes === undefined || file.size <= service.maxBytes);
+  }
+
+  /**
+   * A file through the server's upload service: a slot, an HTTPS PUT with the account's certificate trust,
+   * then the caption (a relay's attribution) as a message of its own and the file's URL as a message whose
+   * body is that URL, with XEP-0066 OOB — the form clients show as the file itself.
+   */
+  async sendAttachment(
+    roomId: RemoteRoomId,
+    file: { name: string; mimeType: string; data: Uint8Array; caption?: string },
+    transactionId: TransactionId,
+  ): Promise<RemoteMessageId> {
+    this.requireOnline();
+    const service = await this.findUploadService();
+    if (!service) throw new SendError('the server offers no file upload (XEP-0363)', false, 'unsupported');
+    const conn = this.conn;
+    if (!conn) throw new SendError('not connected', true, 'disconnected');
+    let answer: Element | undefined;
+    try {
+      // request(), not get(): the answer's child is a <slot/>, not the <request/> that was sent.
+      answer = await conn.iqCaller.request(
+        xml(
+          'iq',
+          { type: 'get', to: service.jid },
+          slotRequest({ name: file.name, mimeType: file.mimeType, size: file.data.byteLength }),
+        ),
+        30_000,
+      );
+    } catch (e) {
+      const condition = (e as { condition?: unknown }).condition;
+      // An error reply (file-too-large, not-allowed, a quota) is the service's answer; silence may pass.
+      if (typeof condition === 'string')
+        throw new SendError(`the upload service refused the file: ${condition}`, false, 'rejected');
+      throw new SendError(`the upload service did not answer: ${errText(e)}`, true, 'unreachable');
+    }
+    const slot = parseSlot(answer);
+    await putFile(slot, file, parseTrust(this.options.trustedCertificate), this.ctx.signal);
+    const to = bareJid(roomId);
+    const type = this.chatType(to);
+    if (file.caption)
+      await this.write(
+        this.requireOnline(),
+        buildTextMessage({ to, type, id: `${transactionId}${CAPTION_SUFFIX}`, text: file.caption }),
+      );
+    await this.write(
+      this.requireOnline(),
+      buildTextMessage({ to, type, id: transactionId, text: slot.get, oob: [slot.get] }),
+    );
+    return RemoteMessageId(transactionId);
+  }
+
+  /** Inbound XMPP files are http(s) links (OOB): the gateway passes them on and never fetches them. */
+  fetchAttachment(): Promise<{ mimeType: string; data: Uint8Array }> {
+    return Promise.reject(
+      new SendError(
+        'XMPP files are links: the gateway passes them on, never fetches them',
+        false,
+        'unsupported',
+      ),
+    );
   }
 
   // ---- calls (Jingle + JMI, xmpp-jingle.session.ts) ----

@@ -6,6 +6,7 @@ export const NS = {
   sasl: 'urn:ietf:params:xml:ns:xmpp-sasl',
   stanzas: 'urn:ietf:params:xml:ns:xmpp-stanzas',
   discoInfo: 'http://jabber.org/protocol/disco#info',
+  discoItems: 'http://jabber.org/protocol/disco#items',
   ping: 'urn:xmpp:ping',
   /** XEP-0115 */
   caps: 'http://jabber.org/protocol/caps',

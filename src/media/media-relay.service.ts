@@ -8,7 +8,7 @@ import type { AppConfig } from '../config';
 import { renderRelay } from '../core/bridge-format';
 import { ClientEventsService } from '../events/client-events.service';
 import { messageView } from '../messaging/message.view';
-import { isAttachmentsCapable, isSendError, type RemoteAttachment } from '../sdk';
+import { type AttachmentsCapable, isAttachmentsCapable, isSendError, type RemoteAttachment } from '../sdk';
 import {
   Account,
   Bridge,
@@ -96,7 +96,8 @@ export class MediaRelayService {
   async prepareCopy(
     copy: Message,
     targetNetwork: string,
-    targetTakesFiles: boolean,
+    /** The target account's client when it takes files (AttachmentsCapable), else undefined. */
+    target: AttachmentsCapable | undefined,
   ): Promise<PreparedCopy | undefined> {
     const origin = copy.origin;
     if (!origin || typeof origin.messageId !== 'string' || !copy.attachments?.length) return undefined;
@@ -113,7 +114,16 @@ export class MediaRelayService {
       );
     }
     const stored = resolved.flatMap((r) => (r.kind === 'stored' ? [r.file] : []));
-    const upload = targetTakesFiles && files.length === 1 && stored.length === 1 ? stored[0] : undefined;
+    const single = target && files.length === 1 && stored.length === 1 ? stored[0] : undefined;
+    // The target may take files only sometimes (XMPP: when its server offers upload, up to its limit).
+    const upload =
+      single &&
+      (await (
+        target?.acceptsAttachment?.({ name: single.name, mimeType: single.mimeType, size: single.size }) ??
+        Promise.resolve(true)
+      ).catch(() => false))
+        ? single
+        : undefined;
     const show = (withLinks: boolean) =>
       files.map((a, i) => {
         const r = resolved[i]!;
@@ -289,6 +299,8 @@ export class MediaRelayService {
         ...size(a),
       };
       if (tooLarge) return refused;
+      // The network's files are links it never fetches (XMPP): shown as they came.
+      if (isSendError(err) && err.code === 'unsupported') return { kind: 'raw' };
       this.logger.warn('a bridged file could not be fetched', { message: source.id, err: String(err) });
       // The adapter says whether trying again may help (a server error, a cut connection).
       if (isSendError(err) && err.retryable) return this.passingFailure(key, String(err.message), refused);

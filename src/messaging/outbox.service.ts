@@ -442,7 +442,11 @@ export class OutboxService implements OnApplicationBootstrap {
     // A bridged copy with files: fetched, checked and linked (or uploaded) just before it goes out (ADR 0014).
     const media =
       msg.origin && msg.attachments?.length
-        ? await this.media.prepareCopy(msg, account.adapterId, isAttachmentsCapable(client))
+        ? await this.media.prepareCopy(
+            msg,
+            account.adapterId,
+            isAttachmentsCapable(client) ? client : undefined,
+          )
         : undefined;
     if (media) msg = media.msg;
     let replyTo: RemoteMessageId | undefined;

@@ -6,7 +6,7 @@ import type { OutboundMessage, SendResult } from './outbound';
 import type { StandardSchemaV1 } from './standard-schema';
 
 /** The SDK's own version. An adapter names the range it was built for in `defineAdapter({ sdk })`. */
-export const SDK_VERSION = '1.1.0';
+export const SDK_VERSION = '1.2.0';
 
 export interface AdapterLogger {
   debug(message: string, fields?: Record<string, unknown>): void;

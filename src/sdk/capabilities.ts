@@ -92,6 +92,11 @@ export interface AttachmentsCapable {
     attachment: RemoteAttachment,
     maxBytes: number,
   ): Promise<{ mimeType: string; data: Uint8Array }>;
+  /**
+   * Optional (SDK 1.2): whether this account can take this file now — e.g. the XMPP server offers HTTP
+   * upload with a large enough limit. When false the gateway sends a link instead. Absent: every file.
+   */
+  acceptsAttachment?(file: { name: string; mimeType: string; size: number }): Promise<boolean>;
 }
 
 export interface HistoryCapable {

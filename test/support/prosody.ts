@@ -25,6 +25,8 @@ export interface ProsodyServer {
   dir: string;
   /** The external-component port (XEP-0114, loopback), when started with `components`. */
   componentPort?: number;
+  /** With `fileShare`: the XEP-0363 upload service's domain and its HTTPS port (loopback). */
+  upload?: { domain: string; httpsPort: number };
   registerUser(user: string, password: string, onHost?: string): Promise<void>;
   /** The tail of prosody's log file, for error messages. */
   log(): string;
@@ -44,13 +46,19 @@ export interface ProsodyOptions {
    * `domain` with its `secret` (a gateway such as biboumi).
    */
   components?: { domain: string; secret: string }[];
+  /**
+   * An XEP-0363 upload service (`upload.<domain>`, prosody's mod_http_file_share) served over HTTPS on a
+   * loopback port, its URLs at https://127.0.0.1:<port>/file_share (the certificate names 127.0.0.1 too).
+   * Files up to `sizeLimit` bytes (default 1 MiB).
+   */
+  fileShare?: { sizeLimit?: number };
 }
 
 const lua = (s: string): string => JSON.stringify(s); // a JSON string is a valid Lua string literal here
 
 /**
  * A private prosody for one test file: loopback only, free ports, everything (config, data, certificate,
- * log, pid) in a temp dir, no s2s, no HTTP. Modules: roster, presence, carbons, MAM, stream management,
+ * log, pid) in a temp dir, no s2s, no HTTP (but for `fileShare`). Modules: roster, presence, carbons, MAM, stream management,
  * ping, disco, a MUC component. Never the system's prosody.
  */
 export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodyServer> {
@@ -71,7 +79,7 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodySe
     await run(openssl, [
       'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
       '-days', '2', '-subj', `/CN=${domain}`,
-      '-addext', `subjectAltName=DNS:${domain},DNS:${mucDomain}`,
+      '-addext', `subjectAltName=DNS:${domain},DNS:${mucDomain},DNS:upload.${domain},IP:127.0.0.1`,
       '-keyout', keyFile, '-out', certFile,
     ]); // prettier-ignore
   } catch (err) {
@@ -86,6 +94,8 @@ export async function startProsody(opts: ProsodyOptions = {}): Promise<ProsodySe
   const directTlsPort = await freePort();
   const components = opts.components ?? [];
   const componentPort = components.length > 0 ? await freePort() : undefined;
+  const httpsPort = opts.fileShare ? await freePort() : undefined;
+  const upload = httpsPort === undefined ? undefined : { domain: `upload.${domain}`, httpsPort };
   // Global options go before the first host section (after it they would belong to that host).
   const componentPorts =
     componentPort === undefined
@@ -107,12 +117,14 @@ c2s_ports = { ${port} }
 c2s_direct_tls_ports = { ${directTlsPort} }
 s2s_ports = {}
 http_ports = {}
-https_ports = {}
+https_ports = { ${httpsPort ?? ''} }
+https_interfaces = { "127.0.0.1" }
+https_ssl = { certificate = ${lua(certFile)}, key = ${lua(keyFile)} }
 modules_enabled = {
   "roster"; "saslauth"; "tls"; "disco"; "carbons"; "pep"; "private"; "vcard4"; "vcard_legacy";
   "version"; "uptime"; "time"; "ping"; "register"; "mam"; "smacks"; "blocklist"; "offline";
 }
-modules_disabled = { "s2s"; "http"; "bosh"; "websocket"; "admin_telnet"; "posix" }
+modules_disabled = { "s2s"; ${upload ? '' : '"http"; '}"bosh"; "websocket"; "admin_telnet"; "posix" }
 authentication = "internal_hashed"
 storage = "internal"
 allow_registration = false
@@ -138,7 +150,15 @@ Component ${lua(mucDomain)} "muc"
   muc_room_default_public = true
   muc_room_default_persistent = false
 
-${componentHosts}`;
+${componentHosts}
+${
+  upload
+    ? `Component ${lua(upload.domain)} "http_file_share"
+  http_host = "127.0.0.1" -- its URLs name the loopback address, which the certificate names too
+  http_file_share_size_limit = ${opts.fileShare?.sizeLimit ?? 1024 * 1024}
+`
+    : ''
+}`;
   writeFileSync(configFile, config);
 
   const launch = async (): Promise<ManagedProcess> => {
@@ -152,6 +172,7 @@ ${componentHosts}`;
       ]);
       await waitForPort(directTlsPort, '127.0.0.1', 5000);
       if (componentPort !== undefined) await waitForPort(componentPort, '127.0.0.1', 5000);
+      if (upload) await waitForPort(upload.httpsPort, '127.0.0.1', 5000);
     } catch (err) {
       await p.kill9();
       const log = tail(logFile);
@@ -175,6 +196,7 @@ ${componentHosts}`;
     port,
     directTlsPort,
     ...(componentPort !== undefined ? { componentPort } : {}),
+    ...(upload ? { upload } : {}),
     certificatePem,
     fingerprint256,
     dir,
