@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { get } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { RemoteRoomId, TransactionId } from '../../src/sdk';
 import type { XmppClient } from '../../adapters/xmpp';
@@ -22,6 +23,17 @@ import type { MatrixHomeserver, RegisteredUser } from '../support/matrix-homeser
 import { freePort } from '../support/ports';
 import type { ProsodyServer } from '../support/prosody';
 
+/** GET over HTTPS trusting one certificate (the XMPP server's upload service). */
+function httpsGet(url: string, ca: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    get(url, { ca: [ca] }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve(Buffer.concat(chunks)));
+    }).on('error', reject);
+  });
+}
+
 /** A real 1×1 PNG. */
 const PNG = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
@@ -30,12 +42,15 @@ const PNG = Buffer.from(
 /** Downloads of relayed files allowed per address per minute in this gateway (media.rateLimit). */
 const MEDIA_REQUESTS = 40;
 const MAX_BYTES = 64 * 1024;
+/** Prosody's upload limit (mod_http_file_share): smaller files are uploaded to XMPP, larger ones linked. */
+const XMPP_UPLOAD_LIMIT = 1024;
 
 /**
- * Files across a bridge of an IRC channel (InspIRCd), an XMPP MUC (prosody) and two Matrix rooms (the
- * test homeserver): a Matrix image is fetched through the Matrix adapter, checked, stored and linked on
- * IRC and XMPP (with XEP-0066 OOB), and re-uploaded into the other Matrix room; files over the size limit
- * or of a refused type become a "not relayed" note; an XMPP OOB link is passed on, never fetched.
+ * Files across a bridge of an IRC channel (InspIRCd), an XMPP MUC (prosody, with XEP-0363 upload) and two
+ * Matrix rooms (the test homeserver): a Matrix image is fetched through the Matrix adapter, checked, stored
+ * and linked on IRC, uploaded to the XMPP server (a larger one than it takes is linked, with XEP-0066 OOB)
+ * and re-uploaded into the other Matrix room; files over the size limit or of a refused type become a "not
+ * relayed" note; an XMPP OOB link is passed on, never fetched.
  */
 describe('files across a bridge', () => {
   let servers: BridgeServers<'mia'>;
@@ -83,7 +98,12 @@ describe('files across a bridge', () => {
       res.writeHead(200, { 'content-type': 'image/png' }).end(PNG);
     });
     await new Promise<void>((r) => uploadServer.listen(0, '127.0.0.1', r));
-    servers = await startBridgeServers({ xmppUsers: ['xena'], matrixUsers: { mia: 'mia' } });
+    // Prosody offers XEP-0363 upload for small files: those reach XMPP as uploads, larger ones as links.
+    servers = await startBridgeServers({
+      xmppUsers: ['xena'],
+      matrixUsers: { mia: 'mia' },
+      prosody: { fileShare: { sizeLimit: XMPP_UPLOAD_LIMIT } },
+    });
     ({ irc, xmpp, hs } = servers);
     mia = servers.matrix.mia;
     const port = await freePort();
@@ -121,7 +141,7 @@ describe('files across a bridge', () => {
     await new Promise((r) => uploadServer?.close(r));
   });
 
-  it('links a Matrix image on IRC and XMPP (OOB), served with safe headers, and re-uploads it to Matrix', async () => {
+  it('links a Matrix image on IRC (served with safe headers), uploads it to XMPP (XEP-0363) and the other Matrix room', async () => {
     await miaPostsFile('m.image', 'cat.png', 'image/png', PNG);
 
     const line = await ian.waitFor(/PRIVMSG #media :<mia> \[image: cat\.png\] (\S+)$/, 20_000);
@@ -138,13 +158,21 @@ describe('files across a bridge', () => {
     expect(res.headers.get('content-security-policy')).toBe("sandbox; default-src 'none'");
     expect(res.headers.get('content-disposition')).toMatch(/^inline; filename="cat\.png"/);
 
-    // XMPP: the same line, and the link as XEP-0066 OOB (the XMPP client maps it to an attachment).
-    const onXmpp = await eventually(
-      async () => xmppRelayed().find((e) => e.text.startsWith('mia: [image: cat.png]')),
-      'the image on XMPP',
+    // XMPP: its server takes files (XEP-0363), so the file is uploaded there: the relay line as a caption,
+    // then the file's URL on the XMPP server as the body, with XEP-0066 OOB.
+    const caption = await eventually(
+      async () => xmppRelayed().find((e) => e.text === 'mia: [image: cat.png]'),
+      'the caption on XMPP',
     );
-    expect(onXmpp.text).toBe(`mia: [image: cat.png] ${link}`);
-    expect(onXmpp.attachments?.map((a) => a.url)).toEqual([link]);
+    const onXmpp = await eventually(
+      async () => xmppRelayed().find((e) => /\/file_share\/.+\/cat\.png$/.test(e.text)),
+      'the uploaded image on XMPP',
+    );
+    expect(onXmpp.text).toMatch(new RegExp(`^https://127\\.0\\.0\\.1:${xmpp.upload!.httpsPort}/`));
+    expect(onXmpp.attachments?.map((a) => a.url)).toEqual([onXmpp.text]);
+    const events = xmppRelayed();
+    expect(events.indexOf(caption)).toBeLessThan(events.indexOf(onXmpp));
+    expect((await httpsGet(onXmpp.text, xmpp.certificatePem)).equals(PNG)).toBe(true);
 
     // The other Matrix room gets the file itself, captioned with its sender.
     const reuploaded = await eventually(
@@ -157,6 +185,20 @@ describe('files across a bridge', () => {
     expect(mxc).not.toBeNull();
     const copy = await fetch(`${hs.url}/_matrix/media/v3/download/${mxc![1]}/${mxc![2]}`);
     expect(Buffer.from(await copy.arrayBuffer())).toEqual(PNG);
+  });
+
+  it("links an image over the XMPP server's upload limit on XMPP, with OOB", async () => {
+    const wide = Buffer.concat([PNG, Buffer.alloc(2 * XMPP_UPLOAD_LIMIT)]);
+    await miaPostsFile('m.image', 'wide.png', 'image/png', wide);
+    const line = await ian.waitFor(/PRIVMSG #media :<mia> \[image: wide\.png\] (\S+)$/, 20_000);
+    const link = /PRIVMSG #media :<mia> \[image: wide\.png\] (\S+)$/.exec(line)![1]!;
+    expect(link.startsWith(`${gatewayUrl}/media/`)).toBe(true);
+    const onXmpp = await eventually(
+      async () => xmppRelayed().find((e) => e.text.startsWith('mia: [image: wide.png]')),
+      'the linked image on XMPP',
+    );
+    expect(onXmpp.text).toBe(`mia: [image: wide.png] ${link}`);
+    expect(onXmpp.attachments?.map((a) => a.url)).toEqual([link]);
   });
 
   it('holds a copy back while the homeserver cannot serve its file, and relays the file once it can', async () => {

@@ -6,7 +6,7 @@ import { accountOptions, connectedClient, startXmppGateway } from '../xmpp/xmpp-
 import { ADMIN_PASSWORD, Api, eventually, startTestGateway } from './gateway';
 import { startInspircd, type InspircdOptions, type InspircdServer } from './inspircd';
 import { startMatrixHomeserver, type MatrixHomeserver, type RegisteredUser } from './matrix-homeserver';
-import { startProsody, type ProsodyServer } from './prosody';
+import { startProsody, type ProsodyOptions, type ProsodyServer } from './prosody';
 
 /**
  * The pieces the bridge end-to-end tests (test/bridges) share: the three servers with their users, the
@@ -49,10 +49,11 @@ export async function startBridgeServers<M extends string>(opts: {
   xmppUsers: string[];
   matrixUsers: Record<M, string>;
   inspircd?: InspircdOptions;
+  prosody?: ProsodyOptions;
 }): Promise<BridgeServers<M>> {
   const started = await Promise.allSettled([
     startInspircd(opts.inspircd),
-    startProsody(),
+    startProsody(opts.prosody),
     startMatrixHomeserver({ serverName: MATRIX_SERVER_NAME }),
   ] as const);
   const stop = async (): Promise<void> => {
