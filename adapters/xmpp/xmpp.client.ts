@@ -811,14 +811,8 @@ export class XmppClient
   async sendPipelined(
     message: OutboundMessage,
   ): Promise<{ messageIds: RemoteMessageId[]; confirmed: Promise<boolean> }> {
-    let entity = this.requireOnline();
     const to = bareJid(message.roomId);
-    // A room we are in but have not rejoined yet (just after login): a message sent now would go to the
-    // room as a private chat and be refused after the confirming ping. Wait for the rejoin instead.
-    if (!this.rooms.get(to)?.joined && (await this.roomsToRejoin()).has(to)) {
-      await this.awaitRejoin(to);
-      entity = this.requireOnline();
-    }
+    const entity = await this.readyFor(to);
     const type = this.chatType(to);
     const id = message.transactionId as string;
     const text = message.kind === 'emote' ? `/me ${message.text}` : message.text;
@@ -844,6 +838,17 @@ export class XmppClient
     const confirmed = this.confirmWritten();
     confirmed.catch(() => undefined); // the caller may stop awaiting after an earlier failure
     return { messageIds: [RemoteMessageId(id)], confirmed };
+  }
+
+  /**
+   * The connection, once `to` can take a message: a room we are in but have not rejoined yet (just after
+   * login) is waited for, since a message sent now would go to the room as a private chat and be refused.
+   */
+  private async readyFor(to: string): Promise<XmppConnection['entity']> {
+    const entity = this.requireOnline();
+    if (this.rooms.get(to)?.joined || !(await this.roomsToRejoin()).has(to)) return entity;
+    await this.awaitRejoin(to);
+    return this.requireOnline();
   }
 
   async editMessage(
@@ -1154,6 +1159,7 @@ export class XmppClient
     const slot = parseSlot(answer);
     await putFile(slot, file, parseTrust(this.options.trustedCertificate), this.ctx.signal);
     const to = bareJid(roomId);
+    await this.readyFor(to);
     const type = this.chatType(to);
     if (file.caption)
       await this.write(
