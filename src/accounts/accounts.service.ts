@@ -94,6 +94,17 @@ export class AccountsService implements ClientHost, OnApplicationShutdown {
   // PostgreSQL connections, or interleaved awaits) and leave a stale state in the database.
   private readonly statusChains = new Map<string, Promise<void>>();
 
+  /** Called after each (re)connection of an account, its state recorded (see onConnected). */
+  private readonly connectedHooks: ((account: Account, client: NetworkClient) => Promise<void>)[] = [];
+
+  /**
+   * Work to do each time an account comes up — after a restart, a reconnect, or its first login (the
+   * user's own presence is applied this way). A hook that fails is logged and does not stop the others.
+   */
+  onConnected(hook: (account: Account, client: NetworkClient) => Promise<void>): void {
+    this.connectedHooks.push(hook);
+  }
+
   onStatus(accountId: string, status: ConnectionStatus): void {
     const next = (this.statusChains.get(accountId) ?? Promise.resolve()).then(() =>
       this.recordStatus(accountId, status),
@@ -120,6 +131,12 @@ export class AccountsService implements ClientHost, OnApplicationShutdown {
         message: status.message,
         code: status.code,
       });
+      const client = status.state === 'connected' ? this.connectedClient(accountId) : undefined;
+      if (client)
+        for (const hook of this.connectedHooks)
+          await hook(account, client).catch((err: unknown) =>
+            this.log.warn('could not finish setting up a connected account', { accountId, err: String(err) }),
+          );
     } catch (err) {
       this.log.error('could not record account state', { accountId, err });
     }

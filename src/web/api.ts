@@ -206,6 +206,10 @@ export class ApiClient {
   contacts() {
     return this.request<Contact[]>('GET', '/contacts');
   }
+  /** Your own presence as the gateway keeps it (applied to each account as it connects). */
+  ownPresence() {
+    return this.request<{ state: OwnPresenceState; status?: string; since?: string }>('GET', '/presence');
+  }
   setPresence(state: OwnPresenceState, status: string) {
     return this.request<SetPresenceResult>('PUT', '/presence', { state, status });
   }

@@ -16,7 +16,7 @@ import {
   type MergeSuggestion,
   type Message,
 } from './api';
-import { BuddyList, MergeSuggestions, OWN_PRESENCE_KEY, OwnStatus } from './buddy-list';
+import { BuddyList, MergeSuggestions, OwnStatus } from './buddy-list';
 import { ChatView, Inbox } from './chat';
 import { EventStream, type StreamState } from './event-stream';
 import { SignIn } from './sign-in';
@@ -28,7 +28,6 @@ export function App() {
   const [token, setToken] = useState<string | null>(() => localStorage.getItem(TOKEN_KEY));
   const signOut = useCallback(() => {
     localStorage.removeItem(TOKEN_KEY);
-    localStorage.removeItem(OWN_PRESENCE_KEY);
     setToken(null);
   }, []);
   if (!token)
@@ -331,7 +330,10 @@ function Client({ token, onSignOut }: { token: string; onSignOut: () => void }) 
           <aside>
             {tab === 'people' ? (
               <>
-                <OwnStatus onSet={(state, status) => api.setPresence(state, status)} />
+                <OwnStatus
+                  onLoad={() => api.ownPresence()}
+                  onSet={(state, status) => api.setPresence(state, status)}
+                />
                 <AccountAddressForm
                   key="add-buddy"
                   name="add-buddy"

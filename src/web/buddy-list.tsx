@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { Account, Contact, Endpoint, MergeSuggestion, OwnPresenceState, SetPresenceResult } from './api';
 import { groupByPresence, PRESENCE_LABEL } from './presence';
 
@@ -6,40 +6,32 @@ export function PresenceDot({ state }: { state: string }) {
   return <span class={`dot dot-${state}`} title={state} aria-label={state} />;
 }
 
-export const OWN_PRESENCE_KEY = 'switchboard.ownPresence';
-
-function readSavedPresence(): { state: OwnPresenceState; status: string } {
-  try {
-    const v = JSON.parse(localStorage.getItem(OWN_PRESENCE_KEY) ?? 'null') as {
-      state?: unknown;
-      status?: unknown;
-    } | null;
-    const states: readonly string[] = ['available', 'away', 'busy', 'offline'];
-    if (v && typeof v.state === 'string' && states.includes(v.state))
-      return { state: v.state as OwnPresenceState, status: typeof v.status === 'string' ? v.status : '' };
-  } catch {
-    // A corrupt entry is ignored.
-  }
-  return { state: 'available', status: '' };
-}
-
 /** Sets your own presence and status message on every connected account. */
 export function OwnStatus({
+  onLoad,
   onSet,
 }: {
+  onLoad: () => Promise<{ state: OwnPresenceState; status?: string }>;
   onSet: (state: OwnPresenceState, status: string) => Promise<SetPresenceResult>;
 }) {
-  // The API has no read-back of your own presence yet: remember what was last set from this browser.
-  const saved = readSavedPresence();
-  const [state, setState] = useState<OwnPresenceState>(saved.state);
-  const [status, setStatus] = useState(saved.status);
+  // The gateway keeps your presence (and applies it to accounts as they connect): start from it.
+  const [state, setState] = useState<OwnPresenceState>('available');
+  const [status, setStatus] = useState('');
   const [note, setNote] = useState<string>();
+  useEffect(() => {
+    onLoad().then(
+      (p) => {
+        setState(p.state);
+        setStatus(p.status ?? '');
+      },
+      () => undefined, // the form still works; the next set stores it
+    );
+  }, []);
 
   const submit = async (e: Event) => {
     e.preventDefault();
     try {
       const r = await onSet(state, status);
-      localStorage.setItem(OWN_PRESENCE_KEY, JSON.stringify({ state, status }));
       const failed = r.accounts.filter((a) => !a.ok);
       setNote(
         failed.length

@@ -154,6 +154,10 @@ describe.each<Driver>(['sqlite', 'postgres'])('storage on %s', (driver) => {
         passwordHash: 'scrypt$abc',
         isAdmin: false,
         createdAt: user.createdAt,
+        // No presence of their own until they set one (PUT /presence).
+        presenceState: null,
+        presenceStatus: null,
+        presenceSince: null,
       });
       await expectRejected(repo(User).insert({ username: 'carol', passwordHash: 'other' }), UNIQUE_VIOLATION);
 

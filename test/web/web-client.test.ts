@@ -134,6 +134,15 @@ describe('web client', () => {
       return me?.presence.state === 'away' && me.presence.status === 'writing tests';
     }, "carol's view of the admin's status");
 
+    // The gateway keeps it: a reload (or another browser) shows the status set, read back from the API.
+    await page.reload();
+    await page.locator('.own-status select[name=state]').waitFor();
+    await eventually(
+      async () => (await page.inputValue('.own-status select[name=state]')) === 'away',
+      'the own status read back after a reload',
+    );
+    expect(await page.inputValue('.own-status input[name=status]')).toBe('writing tests');
+
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, 'web-client-buddy-list.png') });
   });

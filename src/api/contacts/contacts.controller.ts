@@ -51,6 +51,11 @@ export class ContactsController {
     return this.roster.addContact(user.id, id, body.address);
   }
 
+  @Get('presence')
+  ownPresence(@CurrentUser() user: AuthUser) {
+    return this.roster.ownPresence(user.id);
+  }
+
   @Put('presence')
   setPresence(@CurrentUser() user: AuthUser, @Body() body: SetPresenceDto) {
     return this.roster.setOwnPresence(user.id, body);

@@ -1,5 +1,6 @@
 import { Column, Entity, Unique } from 'typeorm';
-import { EpochMsColumn, IdColumn, TextColumn } from '../columns';
+import type { PresenceState } from '@switchboard/sdk';
+import { EnumColumn, EpochMsColumn, IdColumn, TextColumn } from '../columns';
 
 /** A person who logs into the gateway (not a contact on a network). */
 @Entity('users')
@@ -20,4 +21,17 @@ export class User {
 
   @EpochMsColumn()
   createdAt!: number;
+
+  /**
+   * The presence the user last set for themselves (PUT /api/v1/presence), applied to each of their
+   * accounts as it connects; null until they set one (accounts come up as their networks default them).
+   */
+  @EnumColumn({ nullable: true })
+  presenceState!: PresenceState | null;
+
+  @TextColumn({ nullable: true })
+  presenceStatus!: string | null;
+
+  @EpochMsColumn({ nullable: true })
+  presenceSince!: number | null;
 }

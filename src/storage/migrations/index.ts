@@ -2,6 +2,7 @@ import { InitialSchema1795704019196 } from './1795704019196-initial-schema.migra
 import { MessageSearch1795800000000 } from './1795800000000-message-search.migration';
 import { RelayLinks1795900000000 } from './1795900000000-relay-links.migration';
 import { MediaFiles1796000000000 } from './1796000000000-media-files.migration';
+import { OwnPresence1796100000000 } from './1796100000000-own-presence.migration';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   MessageSearch1795800000000,
   RelayLinks1795900000000,
   MediaFiles1796000000000,
+  OwnPresence1796100000000,
 ] as const;
