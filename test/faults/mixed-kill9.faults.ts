@@ -15,6 +15,7 @@ import { freePort } from '../support/ports';
 import { startProsody, type ProsodyServer } from '../support/prosody';
 import { accountOptions, connectedClient, startXmppGateway } from '../xmpp/xmpp-harness';
 import { isOut } from './fault-helpers';
+import { matrixCall } from '../support/bridge-env';
 
 const repo = path.resolve(__dirname, '../..');
 const TOTAL = Number(process.env.FAULTS_MESSAGES ?? 10_000);
@@ -170,7 +171,7 @@ describe(`gateway killed with SIGKILL ${KILLS} times during a ${TOTAL}-message m
     const bob = await hs.registerUser('bob', 'bob-password');
     const matrixRooms: { target: Target; roomId: string; seen: string[] }[] = [];
     for (const name of ['room-a', 'room-b']) {
-      const room = await matrixApi(hs, bob, 'POST', '/createRoom', { name, invite: ['@me:hs.test'] });
+      const room = await matrixCall(hs, bob, 'POST', '/createRoom', { name, invite: ['@me:hs.test'] });
       const roomId = room.room_id as string;
       const conv = await eventually(
         async () => {
@@ -316,29 +317,13 @@ describe(`gateway killed with SIGKILL ${KILLS} times during a ${TOTAL}-message m
   }, 1_800_000);
 });
 
-async function matrixApi(
-  hs: MatrixHomeserver,
-  user: RegisteredUser,
-  method: string,
-  p: string,
-  body?: object,
-): Promise<Record<string, unknown>> {
-  const res = await fetch(`${hs.url}/_matrix/client/v3${p}`, {
-    method,
-    headers: { authorization: `Bearer ${user.accessToken}`, 'content-type': 'application/json' },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  if (res.status !== 200) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as Record<string, unknown>;
-}
-
 /** Bodies of @me's messages in the room, oldest first, the whole timeline (paginated). */
 async function matrixTimeline(hs: MatrixHomeserver, user: RegisteredUser, roomId: string): Promise<string[]> {
   const out: string[] = [];
   let from: string | undefined;
   for (;;) {
     const q = `dir=f&limit=1000${from ? `&from=${encodeURIComponent(from)}` : ''}`;
-    const page = await matrixApi(hs, user, 'GET', `/rooms/${encodeURIComponent(roomId)}/messages?${q}`);
+    const page = await matrixCall(hs, user, 'GET', `/rooms/${encodeURIComponent(roomId)}/messages?${q}`);
     const chunk = page.chunk as { type: string; sender: string; content: { body?: string } }[];
     for (const e of chunk)
       if (e.type === 'm.room.message' && e.sender === '@me:hs.test' && e.content.body?.startsWith('t'))

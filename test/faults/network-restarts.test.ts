@@ -14,6 +14,7 @@ import {
 import { startProsody, type ProsodyServer } from '../support/prosody';
 import { accountOptions, connectedClient, startXmppGateway } from '../xmpp/xmpp-harness';
 import { isOut } from './fault-helpers';
+import { matrixCall } from '../support/bridge-env';
 
 const root = path.resolve(__dirname, '../..');
 const DOWN_MS = 10_000;
@@ -128,7 +129,7 @@ describe('network servers stopped for 10 s and restarted', () => {
       }[];
       return list.find((c) => c.accountId === xmppAccount)?.id;
     }, 'the XMPP conversation with bob');
-    const room = await matrixApi(hs, bobMatrix, 'POST', '/createRoom', { invite: ['@me:hs.test'] });
+    const room = await matrixCall(hs, bobMatrix, 'POST', '/createRoom', { invite: ['@me:hs.test'] });
     const roomId = room.room_id as string;
     const matrixConv = await eventually(
       async () => {
@@ -231,7 +232,7 @@ describe('network servers stopped for 10 s and restarted', () => {
     expect(bobGot()).toEqual(texts('xmpp'));
 
     // Matrix: the room's timeline on the homeserver, read with bob's token.
-    const timeline = await matrixApi(
+    const timeline = await matrixCall(
       hs,
       bobMatrix,
       'GET',
@@ -244,19 +245,3 @@ describe('network servers stopped for 10 s and restarted', () => {
     expect(bodies).toEqual(texts('matrix'));
   }, 150_000);
 });
-
-async function matrixApi(
-  hs: MatrixHomeserver,
-  user: RegisteredUser,
-  method: string,
-  p: string,
-  body?: object,
-): Promise<Record<string, unknown>> {
-  const res = await fetch(`${hs.url}/_matrix/client/v3${p}`, {
-    method,
-    headers: { authorization: `Bearer ${user.accessToken}`, 'content-type': 'application/json' },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  if (res.status !== 200) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as Record<string, unknown>;
-}

@@ -227,9 +227,9 @@ export async function matrixCall(
     headers: { authorization: `Bearer ${user.accessToken}`, 'content-type': 'application/json' },
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
-  const json = (await res.json()) as Record<string, unknown>;
-  if (res.status !== 200) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
+  // The error body as text: a proxy or a crashed server may not answer JSON.
+  if (res.status !== 200) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as Record<string, unknown>;
 }
 
 /** Sends an `m.room.message` with `content` as `user`, under the transaction id `txnId`; its event id. */
