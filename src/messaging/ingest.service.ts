@@ -245,22 +245,32 @@ export class IngestService implements OnApplicationBootstrap {
       case 'contact.remove':
         // One at a time only from jobs queued before roster events were batched.
         return ingestRosterEvents(this.ds, this.events, account, [event]);
-      case 'room.upsert':
-        await this.ds.transaction(async (m) => {
+      case 'room.upsert': {
+        // The client event is written with the row (stage) and pushed after the commit. Publishing inside
+        // the transaction deadlocked: publish() queues behind an earlier publishMany() (a roster batch of
+        // another account), whose own transaction queues behind this one.
+        const deliver = await this.ds.transaction(async (m) => {
           const conv = await this.conversation(m, account, event.roomId, event.kind, event.title);
           await m.update(
             Conversation,
             { id: conv.id },
             { title: event.title ?? conv.title, topic: event.topic ?? conv.topic, kind: event.kind },
           );
-          await this.events.publish(account.ownerId, 'conversation.updated', {
-            id: conv.id,
-            accountId: account.accountId,
-            title: event.title ?? conv.title,
-            kind: event.kind,
-          });
+          return this.events.stage(m, account.ownerId, [
+            {
+              type: 'conversation.updated',
+              data: {
+                id: conv.id,
+                accountId: account.accountId,
+                title: event.title ?? conv.title,
+                kind: event.kind,
+              },
+            },
+          ]);
         });
+        await deliver();
         return;
+      }
       case 'typing':
         await this.events.publish(account.ownerId, 'typing', {
           accountId: account.accountId,
