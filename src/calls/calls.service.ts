@@ -42,9 +42,18 @@ import { Account, Call, Endpoint, Person } from '../storage/entities';
 import { ADAPTER_REGISTRY, CONFIG, DATA_SOURCE, LOGGER } from '../tokens';
 import { iceServersFor } from './ice-servers';
 import { RtpMediaLeg, SdpError } from './media/rtp-media.leg';
-import { WebRtcMediaLeg } from './media/webrtc-media.leg';
+import type { WebRtcMediaLeg } from './media/webrtc-media.leg';
 
 /** The codecs of the gateway's own RTP leg (G.711 only: it has no other codec). */
+/**
+ * The WebRTC leg's module, loaded at the first call that needs it: werift costs some 12 MB of resident
+ * memory, which a gateway nobody calls through should not carry.
+ */
+function webrtcLeg(): typeof WebRtcMediaLeg {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('./media/webrtc-media.leg') as typeof import('./media/webrtc-media.leg')).WebRtcMediaLeg;
+}
+
 const GATEWAY_CODECS: ('PCMU' | 'PCMA')[] = ['PCMU', 'PCMA'];
 
 export interface CallRouteInfo extends Partial<RankedRoute> {
@@ -237,7 +246,7 @@ export class CallsService implements OnApplicationBootstrap, OnApplicationShutdo
     // and a WebRTC offer (DTLS-SRTP) cannot go to a plain-RTP SIP phone without a relay.
     const plainOffer = clientMedia && offerIsPlainRtp(input.sdp!);
     // A WebRTC offer to a SIP phone goes through the gateway's relay, G.711 end to end (no transcoding).
-    const relayCodecs = clientMedia && !plainOffer ? WebRtcMediaLeg.g711In(input.sdp!) : [];
+    const relayCodecs = clientMedia && !plainOffer ? webrtcLeg().g711In(input.sdp!) : [];
     const carries = (r: RankedRoute): string | undefined =>
       !clientMedia
         ? r.signalling === 'sip'
@@ -295,7 +304,7 @@ export class CallsService implements OnApplicationBootstrap, OnApplicationShutdo
       if (relay) {
         const codec = relayCodecs.find((c) => route.codecs.includes(c))!;
         const servers = iceServersFor(ownerId, this.config.calls, Date.now()).iceServers;
-        const answered = await WebRtcMediaLeg.answer(input.sdp!, codec, {
+        const answered = await webrtcLeg().answer(input.sdp!, codec, {
           hostAddresses: [this.config.calls.mediaAddress],
           iceServers: servers.flatMap((x) => x.urls.map((urls) => ({ ...x, urls }))),
         });

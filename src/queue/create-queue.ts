@@ -1,4 +1,4 @@
-import { BullmqQueueDriver, type RedisQueueConfig } from './bullmq-queue.driver';
+import type { RedisQueueConfig } from './bullmq-queue.driver';
 import { EmbeddedQueueDriver, type EmbeddedQueueConfig } from './embedded-queue.driver';
 import { QueueError, type QueuePort } from './queue.port';
 import { resolveQueueOptions, type QueueOptions } from './queue.rules';
@@ -14,8 +14,13 @@ export function createQueue(cfg: QueueConfig, opts: QueueOptions = {}): QueuePor
   switch (cfg?.kind) {
     case 'embedded':
       return new EmbeddedQueueDriver(cfg, resolved);
-    case 'redis':
-      return new BullmqQueueDriver(cfg, resolved);
+    case 'redis': {
+      // Loaded only here: BullMQ and ioredis cost some 10 MB of resident memory in every process, and a
+      // single-node gateway (the embedded queue) never uses them.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const driver = require('./bullmq-queue.driver') as typeof import('./bullmq-queue.driver');
+      return new driver.BullmqQueueDriver(cfg, resolved);
+    }
     default:
       throw new QueueError(
         'invalid-argument',
