@@ -6,6 +6,7 @@ import { ENTITIES } from './entities';
 import { SqliteDurability } from '../common/sqlite-durability';
 import { MIGRATIONS } from './migrations';
 import { RowDefaultsSubscriber } from './row-defaults.subscriber';
+import { StatementCache } from './statement-cache';
 
 /** SQLite file for the embedded default, or a PostgreSQL URL for cluster mode. */
 export type StorageConfig =
@@ -123,8 +124,10 @@ export async function openDatabase(cfg: StorageConfig, opts: OpenDatabaseOptions
   } catch (err) {
     throw new StorageError(`cannot open ${describeStorage(cfg)}: ${errorMessage(err)}`, { cause: err });
   }
-  if (cfg.kind === 'sqlite')
+  if (cfg.kind === 'sqlite') {
+    boundStatementCache(ds);
     serializeTransactions(ds, cfg.path === ':memory:' ? undefined : attachDurability(ds, cfg));
+  }
   if (opts.migrate ?? true) {
     try {
       await runMigrations(ds);
@@ -334,6 +337,31 @@ function attachDurability(ds: DataSource, cfg: Extract<StorageConfig, { kind: 's
   };
   return durability;
 }
+
+/**
+ * The single SQLite query runner's prepared statements go through a StatementCache (bounded by the length
+ * of their SQL) instead of TypeORM's (bounded by count only): see statement-cache.ts.
+ */
+function boundStatementCache(ds: DataSource): void {
+  const driver = ds.driver as unknown as {
+    createQueryRunner(mode: 'master'): {
+      connect(): Promise<{ prepare(sql: string): unknown }>;
+      getStmt(sql: string): Promise<unknown>;
+    };
+  };
+  const qr = driver.createQueryRunner('master');
+  const cache = new StatementCache<unknown>(STATEMENT_CACHE);
+  qr.getStmt = async (sql: string): Promise<unknown> => {
+    const db = await qr.connect();
+    return cache.get(sql, (text) => db.prepare(text));
+  };
+}
+
+/**
+ * Up to 1000 statements (the message path alone cycles through hundreds, and a miss is a fresh
+ * sqlite3_prepare), none longer than 4,000 characters, 250,000 characters in all (some 10–15 MB).
+ */
+const STATEMENT_CACHE = { maxEntries: 1000, maxChars: 4000, budgetChars: 250_000 };
 
 /** Statements that write nothing; anything else counts as a write (an unneeded fsync at worst). */
 const READ_ONLY = /^\s*(SELECT|BEGIN|SAVEPOINT|RELEASE|ROLLBACK TO)\b/i;
