@@ -129,6 +129,22 @@ describe.each(['sqlite', 'postgres'] as const)('insertMany, updateById and selec
     );
   });
 
+  it('selectRows reads only the columns asked for, hydrated as find() with select does', async () => {
+    const columns = ['id', 'personId', 'capabilities', 'presenceSince'] as const;
+    const select = { id: true, personId: true, capabilities: true, presenceSince: true } as const;
+    const some = await ds.getRepository(Endpoint).find({ select, take: 5, order: { address: 'ASC' } });
+    const rows = await selectRows(ds.manager, Endpoint, { id: some.map((e) => e.id) }, { columns });
+    const byId = new Map(rows.map((e) => [e.id, e]));
+    for (const e of some) expect(byId.get(e.id)).toStrictEqual(e);
+    expect(rows).toHaveLength(5);
+    // What was not asked for is not read.
+    for (const r of rows)
+      expect([r.address, r.hints, r.accountId]).toEqual([undefined, undefined, undefined]);
+    await expect(
+      selectRows(ds.manager, Endpoint, { id: some[0]!.id }, { columns: ['id', 'nope' as 'id'] }),
+    ).rejects.toThrow('lacks some of the columns');
+  });
+
   it('reads generated sequence numbers back with RETURNING', async () => {
     const userId = randomUUID();
     const rows = Array.from({ length: 1100 }, (_, i) =>
