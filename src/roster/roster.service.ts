@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource, In, type EntityManager } from 'typeorm';
 import { AccountsService } from '../accounts/accounts.service';
@@ -8,8 +8,15 @@ import { selectRows } from '../storage/bulk-insert';
 import { EndpointId, PersonId, personDisplayName, suggestMerges } from '../core';
 import { endpointPresence, personPresence } from './person-presence';
 import { ClientEventsService } from '../events/client-events.service';
-import { isPresenceCapable, isRosterCapable, RemoteUserId, type Presence, type PresenceState } from '../sdk';
-import { Account, Endpoint, Person, PersonLinkDecision } from '../storage/entities';
+import {
+  isPresenceCapable,
+  isRosterCapable,
+  RemoteUserId,
+  type NetworkClient,
+  type Presence,
+  type PresenceState,
+} from '../sdk';
+import { Account, Endpoint, Person, PersonLinkDecision, User } from '../storage/entities';
 import { DATA_SOURCE } from '../tokens';
 
 export interface EndpointView {
@@ -50,12 +57,45 @@ const VIEW_COLUMNS = [
  * automatic suggestions never undo them.
  */
 @Injectable()
-export class RosterService {
+export class RosterService implements OnModuleInit {
   constructor(
     @Inject(DATA_SOURCE) private readonly ds: DataSource,
     private readonly accounts: AccountsService,
     private readonly events: ClientEventsService,
   ) {}
+
+  onModuleInit(): void {
+    // An account that comes up (restart, reconnect, a new account) takes the presence the user chose.
+    this.accounts.onConnected((account, client) => this.applyOwnPresence(account, client));
+  }
+
+  /** The user's own presence as last set (PUT /presence); `available` with no status until they set one. */
+  async ownPresence(ownerId: string): Promise<{ state: PresenceState; status?: string; since?: string }> {
+    const user = await this.ds.getRepository(User).findOne({
+      where: { id: ownerId },
+      select: { id: true, presenceState: true, presenceStatus: true, presenceSince: true },
+    });
+    if (!user?.presenceState) return { state: 'available' };
+    return {
+      state: user.presenceState,
+      ...(user.presenceStatus ? { status: user.presenceStatus } : {}),
+      ...(user.presenceSince !== null ? { since: new Date(user.presenceSince).toISOString() } : {}),
+    };
+  }
+
+  private async applyOwnPresence(account: Account, client: NetworkClient): Promise<void> {
+    if (!isPresenceCapable(client)) return;
+    const user = await this.ds.getRepository(User).findOne({
+      where: { id: account.ownerId },
+      select: { id: true, presenceState: true, presenceStatus: true },
+    });
+    // Never set: the network's default (available) stands, as before.
+    if (!user?.presenceState) return;
+    await client.setPresence({
+      state: user.presenceState,
+      ...(user.presenceStatus ? { status: user.presenceStatus } : {}),
+    });
+  }
 
   private connected(accountId: string): boolean {
     return this.accounts.supervisor.status(accountId)?.state === 'connected';
@@ -275,8 +315,17 @@ export class RosterService {
     return { accountId: account.id, address };
   }
 
-  /** Sets the user's own presence on every connected account whose network carries presence. */
+  /**
+   * Sets the user's own presence on every connected account whose network carries presence, and keeps it:
+   * accounts that connect later (or again) take it too.
+   */
   async setOwnPresence(ownerId: string, presence: { state: PresenceState; status?: string }) {
+    await this.ds
+      .getRepository(User)
+      .update(
+        { id: ownerId },
+        { presenceState: presence.state, presenceStatus: presence.status || null, presenceSince: Date.now() },
+      );
     const accounts = await this.ds.getRepository(Account).find({ where: { ownerId, enabled: true } });
     const results: { accountId: string; network: string; ok: boolean; error?: string }[] = [];
     for (const a of accounts) {
