@@ -896,17 +896,22 @@ export class XmppClient
   async redactMessage(roomId: RemoteRoomId, messageId: RemoteMessageId, reason?: string): Promise<void> {
     const entity = this.requireOnline();
     const to = bareJid(roomId);
-    const retracts = this.rooms.get(to)?.byMessageId.get(messageId) ?? messageId;
-    await this.write(
-      entity,
-      buildRetraction({
-        to,
-        type: this.chatType(to),
-        id: randomUUID(),
-        retracts,
-        ...(reason ? { reason } : {}),
-      }),
-    );
+    const room = this.rooms.get(to);
+    const ids = [messageId as string];
+    // A file sent with a caption (sendAttachment) is two messages: both go.
+    const caption = `${messageId}${CAPTION_SUFFIX}`;
+    if (this.captioned.has(messageId) || room?.byMessageId.has(caption)) ids.push(caption);
+    for (const id of ids)
+      await this.write(
+        entity,
+        buildRetraction({
+          to,
+          type: this.chatType(to),
+          id: randomUUID(),
+          retracts: room?.byMessageId.get(id) ?? id,
+          ...(reason ? { reason } : {}),
+        }),
+      );
   }
 
   async setTyping(roomId: RemoteRoomId, typing: boolean): Promise<void> {
@@ -1111,6 +1116,9 @@ export class XmppClient
 
   // ---- files: XEP-0363 HTTP upload out; inbound files are XEP-0066 OOB links ----
 
+  /** Files this client sent with a caption message (their ids, bounded): a retraction takes both. */
+  private readonly captioned = new Set<string>();
+
   /** This connection's upload service, looked up once (see findUploadService). */
   private uploadService?: Promise<UploadService | undefined>;
 
@@ -1188,11 +1196,14 @@ export class XmppClient
     const to = bareJid(roomId);
     await this.readyFor(to);
     const type = this.chatType(to);
-    if (file.caption)
+    if (file.caption) {
       await this.write(
         this.requireOnline(),
         buildTextMessage({ to, type, id: `${transactionId}${CAPTION_SUFFIX}`, text: file.caption }),
       );
+      this.captioned.add(transactionId);
+      if (this.captioned.size > 1000) this.captioned.delete(this.captioned.values().next().value!);
+    }
     await this.write(
       this.requireOnline(),
       buildTextMessage({ to, type, id: transactionId, text: slot.get, oob: [slot.get] }),

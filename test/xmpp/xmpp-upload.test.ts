@@ -1,5 +1,5 @@
 import { get } from 'node:https';
-import { RemoteRoomId, TransactionId } from '@switchboard/sdk';
+import { RemoteMessageId, RemoteRoomId, TransactionId } from '@switchboard/sdk';
 import type { XmppClient } from '../../adapters/xmpp';
 import { waitFor } from '../registry/registry-harness';
 import { startProsody, type ProsodyServer } from '../support/prosody';
@@ -137,6 +137,18 @@ describe('xmpp adapter: files through HTTP upload (XEP-0363) on a real prosody',
               e.transactionId === 'tx-file-1',
           ).length === 2,
     );
+  });
+
+  it('retracts both the file and its caption when the file message is deleted', async () => {
+    await client('a').redactMessage(RemoteRoomId(room()), RemoteMessageId('tx-file-1'));
+    const redacted = await waitFor('bob sees both retracted', () => {
+      const ids = gw.host
+        .eventsOf('b')
+        .filter((e) => e.type === 'message.redact' && e.roomId === room())
+        .map((e) => (e as { messageId: string }).messageId);
+      return ids.length >= 2 && ids;
+    });
+    expect(redacted.sort()).toEqual(['tx-file-1', 'tx-file-1#caption']);
   });
 
   it('uploads with a pinned certificate (fingerprint trust) too', async () => {
