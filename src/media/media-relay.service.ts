@@ -34,6 +34,8 @@ export interface PreparedCopy {
   msg: Message;
   links: { url: string; name: string; mimeType: string }[];
   upload?: { name: string; mimeType: string; data: Uint8Array; caption: string };
+  /** With `upload`: the copy's text with links instead, for a target that refuses the file after all. */
+  linked?: { text: string; html: string | null };
 }
 
 /** How long a refusal (too large, wrong type) is remembered so each copy does not fetch the file again. */
@@ -207,9 +209,11 @@ export class MediaRelayService {
     if (!upload) return { msg, links };
     const full = await this.ds.getRepository(MediaFile).findOne({ where: { id: upload.id } });
     if (!full) return { msg, links };
+    const withLinks = render(true);
     return {
       msg,
       links,
+      linked: { text: withLinks.text, html: withLinks.html ?? null },
       upload: {
         name: full.name,
         mimeType: full.mimeType.split(';')[0]!,

@@ -19,6 +19,7 @@ import {
   isSentCheckCapable,
   isRedactCapable,
   isSendError,
+  type OutboundMessage,
   sanitizeHtml,
 } from '../sdk';
 import { Account, Conversation, Message, MessageRemoteId } from '../storage/entities';
@@ -457,7 +458,7 @@ export class OutboxService implements OnApplicationBootstrap {
       if (ref) replyTo = RemoteMessageId(ref.remoteId);
     }
     this.ownSends.expect(msg.transactionId);
-    const outbound = {
+    let outbound: OutboundMessage = {
       roomId: RemoteRoomId(conv.remoteId),
       transactionId: TransactionId(msg.transactionId),
       kind: msg.kind,
@@ -481,13 +482,32 @@ export class OutboxService implements OnApplicationBootstrap {
     }
     try {
       if (media?.upload && isAttachmentsCapable(client)) {
-        const id = await client.sendAttachment(outbound.roomId, media.upload, outbound.transactionId);
-        this.relayClock.done(msg.id, account.adapterId);
-        return {
-          sent: { msg, conv, account, ids: [id] },
-          confirmed: Promise.resolve(true),
-          pipelined: false,
-        };
+        try {
+          const id = await client.sendAttachment(outbound.roomId, media.upload, outbound.transactionId);
+          this.relayClock.done(msg.id, account.adapterId);
+          return {
+            sent: { msg, conv, account, ids: [id] },
+            confirmed: Promise.resolve(true),
+            pipelined: false,
+          };
+        } catch (err) {
+          if (!(isSendError(err) && !err.retryable) || !media.linked) throw err;
+          // The target refused the file itself after all (an XMPP upload service that does not take this
+          // type): the copy goes with its link, as to a network that takes no files.
+          this.logger.info('the target did not take a bridged file; relayed as a link', {
+            message: msg.id,
+            err: err.message,
+          });
+          const { text, html } = media.linked;
+          await this.ds.getRepository(Message).update({ id: msg.id }, { text, html });
+          msg = { ...msg, text, html };
+          outbound = {
+            ...outbound,
+            text,
+            formatted: html ? fromHtml(html) : undefined,
+            ...(media.links.length ? { attachments: media.links } : {}),
+          };
+        }
       }
       // A network that pipelines takes the next message before this one is confirmed.
       if (isPipelinedSendCapable(client)) {

@@ -98,11 +98,11 @@ describe('files across a bridge', () => {
       res.writeHead(200, { 'content-type': 'image/png' }).end(PNG);
     });
     await new Promise<void>((r) => uploadServer.listen(0, '127.0.0.1', r));
-    // Prosody offers XEP-0363 upload for small files: those reach XMPP as uploads, larger ones as links.
+    // Prosody offers XEP-0363 upload for small images: those reach XMPP as uploads, others as links.
     servers = await startBridgeServers({
       xmppUsers: ['xena'],
       matrixUsers: { mia: 'mia' },
-      prosody: { fileShare: { sizeLimit: XMPP_UPLOAD_LIMIT } },
+      prosody: { fileShare: { sizeLimit: XMPP_UPLOAD_LIMIT, allowedTypes: ['image/*'] } },
     });
     ({ irc, xmpp, hs } = servers);
     mia = servers.matrix.mia;
@@ -199,6 +199,20 @@ describe('files across a bridge', () => {
     );
     expect(onXmpp.text).toBe(`mia: [image: wide.png] ${link}`);
     expect(onXmpp.attachments?.map((a) => a.url)).toEqual([link]);
+  });
+
+  it("links a file the XMPP server's upload service refuses (its type), with OOB", async () => {
+    const pdf = Buffer.from('%PDF-1.4\n%\u00e2\u00e3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n', 'latin1');
+    await miaPostsFile('m.file', 'doc.pdf', 'application/pdf', pdf);
+    const line = await ian.waitFor(/PRIVMSG #media :<mia> \[file: doc\.pdf[^\]]*\] (\S+)$/, 20_000);
+    const link = /PRIVMSG #media :<mia> \[file: doc\.pdf[^\]]*\] (\S+)$/.exec(line)![1]!;
+    const onXmpp = await eventually(
+      async () => xmppRelayed().find((e) => e.text.startsWith('mia: [file: doc.pdf')),
+      'the linked file on XMPP',
+    );
+    expect(onXmpp.text.endsWith(` ${link}`)).toBe(true);
+    expect(onXmpp.attachments?.map((a) => a.url)).toEqual([link]);
+    expect(xmppRelayed().some((e) => /\/file_share\/.+\/doc\.pdf$/.test(e.text))).toBe(false);
   });
 
   it('holds a copy back while the homeserver cannot serve its file, and relays the file once it can', async () => {

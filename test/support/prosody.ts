@@ -49,9 +49,9 @@ export interface ProsodyOptions {
   /**
    * An XEP-0363 upload service (`upload.<domain>`, prosody's mod_http_file_share) served over HTTPS on a
    * loopback port, its URLs at https://127.0.0.1:<port>/file_share (the certificate names 127.0.0.1 too).
-   * Files up to `sizeLimit` bytes (default 1 MiB).
+   * Files up to `sizeLimit` bytes (default 1 MiB), of `allowedTypes` only when given (e.g. `image/*`).
    */
-  fileShare?: { sizeLimit?: number };
+  fileShare?: { sizeLimit?: number; allowedTypes?: string[] };
 }
 
 const lua = (s: string): string => JSON.stringify(s); // a JSON string is a valid Lua string literal here
@@ -156,6 +156,7 @@ ${
     ? `Component ${lua(upload.domain)} "http_file_share"
   http_host = "127.0.0.1" -- its URLs name the loopback address, which the certificate names too
   http_file_share_size_limit = ${opts.fileShare?.sizeLimit ?? 1024 * 1024}
+  ${opts.fileShare?.allowedTypes ? `http_file_share_allowed_file_types = { ${opts.fileShare.allowedTypes.map(lua).join('; ')} }` : ''}
 `
     : ''
 }`;
