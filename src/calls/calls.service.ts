@@ -44,7 +44,6 @@ import { iceServersFor } from './ice-servers';
 import { RtpMediaLeg, SdpError } from './media/rtp-media.leg';
 import type { WebRtcMediaLeg } from './media/webrtc-media.leg';
 
-/** The codecs of the gateway's own RTP leg (G.711 only: it has no other codec). */
 /**
  * The WebRTC leg's module, loaded at the first call that needs it: werift costs some 12 MB of resident
  * memory, which a gateway nobody calls through should not carry.
@@ -54,6 +53,7 @@ function webrtcLeg(): typeof WebRtcMediaLeg {
   return (require('./media/webrtc-media.leg') as typeof import('./media/webrtc-media.leg')).WebRtcMediaLeg;
 }
 
+/** The codecs of the gateway's own RTP leg (G.711 only: it has no other codec). */
 const GATEWAY_CODECS: ('PCMU' | 'PCMA')[] = ['PCMU', 'PCMA'];
 
 export interface CallRouteInfo extends Partial<RankedRoute> {
