@@ -20,7 +20,13 @@ import {
   ScramSha256,
 } from './xmpp-sasl.mechanisms';
 import type { XmppEndpoint } from './xmpp.options';
-import { TlsSocket, type TlsTrust, TlsVerificationError, tlsOptions } from './xmpp-tls.socket';
+import {
+  TlsSocket,
+  type TlsTrust,
+  TlsVerificationError,
+  tlsOptions,
+  transportSocket,
+} from './xmpp-tls.socket';
 
 export interface ConnectionSettings {
   endpoint: XmppEndpoint;
@@ -146,9 +152,7 @@ export function createXmppConnection(s: ConnectionSettings): XmppConnection {
       if (data) inUse.challenge(Buffer.from(data, 'base64').toString('latin1'));
     } catch (e) {
       entity.emit('error', e);
-      const sock = entity.socket;
-      if (sock instanceof TlsSocket) sock.socket?.destroy();
-      else if (sock instanceof NetSocket) sock.destroy();
+      transportSocket(entity.socket)?.destroy();
     } finally {
       inUse = undefined;
     }

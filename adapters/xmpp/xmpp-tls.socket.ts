@@ -114,6 +114,15 @@ export class TlsSocket extends EventEmitter {
   }
 }
 
+/**
+ * The TCP (or TLS) socket under an @xmpp/connection entity's socket, whichever kind it is: our TlsSocket
+ * wrapper (direct TLS, or after STARTTLS) or the plain socket before it.
+ */
+export function transportSocket(sock: unknown): NetSocket | undefined {
+  if (sock instanceof TlsSocket) return sock.socket;
+  return sock instanceof NetSocket ? sock : undefined;
+}
+
 /** Node's certificate errors carry codes (DEPTH_ZERO_SELF_SIGNED_CERT, ERR_TLS_CERT_ALTNAME_INVALID …). */
 function toVerificationError(e: Error): Error {
   const code = (e as { code?: unknown }).code;

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { Socket as NetSocket } from 'node:net';
 import {
   type AttachmentsCapable,
   type CallId,
@@ -59,7 +58,7 @@ import { callCapabilities, capsOf, capsVer, featuresOf } from './xmpp-caps.util'
 import { classifyFailure } from './xmpp-errors.mapper';
 import { NS } from './xmpp.namespaces';
 import { resolveEndpoint, type XmppOptions } from './xmpp.options';
-import { parseTrust, TlsSocket } from './xmpp-tls.socket';
+import { parseTrust, transportSocket } from './xmpp-tls.socket';
 import { JINGLE_FEATURES, JingleCalls } from './xmpp-jingle.session';
 import { iceServersFromExtdisco, NS_EXTDISCO } from './xmpp-extdisco';
 import {
@@ -853,8 +852,7 @@ export class XmppClient
    * this process and the server less CPU per message.
    */
   private coalesceWrites(entity: XmppConnection['entity']): void {
-    const sock = entity.socket;
-    const raw = sock instanceof TlsSocket ? sock.socket : sock instanceof NetSocket ? sock : undefined;
+    const raw = transportSocket(entity.socket);
     if (!raw) return;
     if (this.turnWrites++ === 0) {
       setImmediate(() => {
@@ -1436,9 +1434,7 @@ export class XmppClient
       for (const d of pending.values()) d.reject(new Error('disconnected'));
       pending.clear();
     }
-    const sock = this.conn?.entity.socket;
-    if (sock instanceof TlsSocket) sock.socket?.destroy();
-    else if (sock instanceof NetSocket) sock.destroy();
+    transportSocket(this.conn?.entity.socket)?.destroy();
     for (const r of this.rooms.values())
       for (const w of r.waiters.splice(0)) w.reject(new SendError('disconnected', true, 'disconnected'));
   }
