@@ -372,6 +372,8 @@ export class OutboxService implements OnApplicationBootstrap {
         try {
           if (msg && msg.status === 'queued') {
             const out = await this.sendOne(msg, convs, accounts, retried.has(msg.id));
+            // Written (or found sent already): a bridged copy's time across the gateway ends here.
+            if (out) this.relayClock.done(msg.id, out.sent.account.adapterId);
             // A network that cannot deduplicate a resend (IRC) gets each send recorded at once, so a crash
             // repeats at most the one in flight; pipelined sends (same stanza id on a resend) are recorded
             // together.
@@ -484,7 +486,6 @@ export class OutboxService implements OnApplicationBootstrap {
       if (media?.upload && isAttachmentsCapable(client)) {
         try {
           const id = await client.sendAttachment(outbound.roomId, media.upload, outbound.transactionId);
-          this.relayClock.done(msg.id, account.adapterId);
           return {
             sent: { msg, conv, account, ids: [id] },
             confirmed: Promise.resolve(true),
@@ -512,11 +513,9 @@ export class OutboxService implements OnApplicationBootstrap {
       // A network that pipelines takes the next message before this one is confirmed.
       if (isPipelinedSendCapable(client)) {
         const w = await client.sendPipelined(outbound);
-        this.relayClock.done(msg.id, account.adapterId);
         return { sent: { msg, conv, account, ids: w.messageIds }, confirmed: w.confirmed, pipelined: true };
       }
       const result = await client.send(outbound);
-      this.relayClock.done(msg.id, account.adapterId);
       return {
         sent: { msg, conv, account, ids: result.messageIds },
         confirmed: Promise.resolve(true),
