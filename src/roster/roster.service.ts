@@ -69,32 +69,34 @@ export class RosterService implements OnModuleInit {
     this.accounts.onConnected((account, client) => this.applyOwnPresence(account, client));
   }
 
-  /** The user's own presence as last set (PUT /presence); `available` with no status until they set one. */
-  async ownPresence(ownerId: string): Promise<{ state: PresenceState; status?: string; since?: string }> {
+  /** The presence the user last set for themselves (PUT /presence), or undefined if they never did. */
+  private async storedPresence(ownerId: string) {
     const user = await this.ds.getRepository(User).findOne({
       where: { id: ownerId },
       select: { id: true, presenceState: true, presenceStatus: true, presenceSince: true },
     });
-    if (!user?.presenceState) return { state: 'available' };
+    if (!user?.presenceState) return undefined;
     return {
       state: user.presenceState,
       ...(user.presenceStatus ? { status: user.presenceStatus } : {}),
-      ...(user.presenceSince !== null ? { since: new Date(user.presenceSince).toISOString() } : {}),
+      ...(user.presenceSince !== null ? { since: user.presenceSince } : {}),
     };
+  }
+
+  /** The user's own presence as last set (PUT /presence); `available` with no status until they set one. */
+  async ownPresence(ownerId: string): Promise<{ state: PresenceState; status?: string; since?: string }> {
+    const p = await this.storedPresence(ownerId);
+    if (!p) return { state: 'available' };
+    const { since, ...rest } = p;
+    return { ...rest, ...(since !== undefined ? { since: new Date(since).toISOString() } : {}) };
   }
 
   private async applyOwnPresence(account: Account, client: NetworkClient): Promise<void> {
     if (!isPresenceCapable(client)) return;
-    const user = await this.ds.getRepository(User).findOne({
-      where: { id: account.ownerId },
-      select: { id: true, presenceState: true, presenceStatus: true },
-    });
     // Never set: the network's default (available) stands, as before.
-    if (!user?.presenceState) return;
-    await client.setPresence({
-      state: user.presenceState,
-      ...(user.presenceStatus ? { status: user.presenceStatus } : {}),
-    });
+    const p = await this.storedPresence(account.ownerId);
+    if (!p) return;
+    await client.setPresence({ state: p.state, ...(p.status !== undefined ? { status: p.status } : {}) });
   }
 
   private connected(accountId: string): boolean {
