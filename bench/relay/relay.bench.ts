@@ -20,7 +20,9 @@
 // RELAY_TRACE=1 for arrival progress; RELAY_QUIET_MS for the drain window; RELAY_PAUSE_MS between runs;
 // RELAY_REPEAT=1 for one run per path and rate (default 3: the report shows each one's median, since a
 // single run on a shared VM swings by tens of percent with the host's load);
-// RELAY_SQLITE_SYNC=normal to run the gateway with database.sqliteSynchronous: normal (not written to results).
+// RELAY_SQLITE_SYNC=normal to run the gateway with database.sqliteSynchronous: normal, RELAY_XMPP_TLS=none for
+// its XMPP account in plaintext (neither written to results); RELAY_DUMP=<dir> writes each message's send time
+// and latency per run. Switchboard rows also show the gateway's own share (switchboard_relay_latency_seconds).
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -423,7 +425,8 @@ async function run(env: Env, p: PathName, rate: number, count: number): Promise<
   // RELAY_DUMP=dir: each message's send time and latency, for lining up slow ones with the gateway's traces.
   if (process.env.RELAY_DUMP) {
     const rows: string[] = [];
-    for (let s = 0; s < count; s++) rows.push(`${sentAt[s]!.toFixed(3)} ${(arrivedAt[s]! - sentAt[s]!).toFixed(3)}`);
+    for (let s = 0; s < count; s++)
+      rows.push(`${sentAt[s]!.toFixed(3)} ${(arrivedAt[s]! - sentAt[s]!).toFixed(3)}`);
     writeFileSync(path.join(process.env.RELAY_DUMP, `${p}-${rate}-R${id}.txt`), rows.join('\n') + '\n');
   }
   lat.sort((a, b) => a - b);
@@ -575,7 +578,7 @@ async function main() {
     // The gateway's own share of p50 / p99 (its metric: IRC line in → XMPP stanza written).
     'in gateway p50/p99 ms': r.gateway ? `${r.gateway.p50} / ${r.gateway.p99}` : '',
   }));
-  if (PATHS.length < ALL_PATHS.length || process.env.RELAY_SQLITE_SYNC) {
+  if (PATHS.length < ALL_PATHS.length || process.env.RELAY_SQLITE_SYNC || process.env.RELAY_XMPP_TLS) {
     console.table(rows);
     console.log('not the default run: no ratios, bench/results/relay.json left as it was');
     return;
