@@ -1,5 +1,4 @@
 import { createServer, type Server } from 'node:http';
-import { get } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { RemoteRoomId, TransactionId } from '../../src/sdk';
 import type { XmppClient } from '../../adapters/xmpp';
@@ -21,18 +20,7 @@ import { Api, eventually, type startTestGateway } from '../support/gateway';
 import type { InspircdServer } from '../support/inspircd';
 import type { MatrixHomeserver, RegisteredUser } from '../support/matrix-homeserver';
 import { freePort } from '../support/ports';
-import type { ProsodyServer } from '../support/prosody';
-
-/** GET over HTTPS trusting one certificate (the XMPP server's upload service). */
-function httpsGet(url: string, ca: string): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    get(url, { ca: [ca] }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve(Buffer.concat(chunks)));
-    }).on('error', reject);
-  });
-}
+import { httpsGet, type ProsodyServer } from '../support/prosody';
 
 /** A real 1×1 PNG. */
 const PNG = Buffer.from(
@@ -172,7 +160,7 @@ describe('files across a bridge', () => {
     expect(onXmpp.attachments?.map((a) => a.url)).toEqual([onXmpp.text]);
     const events = xmppRelayed();
     expect(events.indexOf(caption)).toBeLessThan(events.indexOf(onXmpp));
-    expect((await httpsGet(onXmpp.text, xmpp.certificatePem)).equals(PNG)).toBe(true);
+    expect((await httpsGet(onXmpp.text, xmpp.certificatePem)).body.equals(PNG)).toBe(true);
 
     // The other Matrix room gets the file itself, captioned with its sender.
     const reuploaded = await eventually(

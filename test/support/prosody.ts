@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { get } from 'node:https';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -227,4 +228,24 @@ function tail(file: string): string {
   } catch {
     return '(no prosody log)';
   }
+}
+
+/**
+ * GET over HTTPS trusting one certificate (the test server's, for its XEP-0363 upload service), as an XMPP
+ * client of that server would download a shared file.
+ */
+export function httpsGet(url: string, ca: string): Promise<{ status: number; type?: string; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    get(url, { ca: [ca] }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          type: res.headers['content-type'],
+          body: Buffer.concat(chunks),
+        }),
+      );
+    }).on('error', reject);
+  });
 }

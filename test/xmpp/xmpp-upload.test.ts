@@ -1,28 +1,10 @@
-import { get } from 'node:https';
 import { RemoteMessageId, RemoteRoomId, TransactionId } from '@switchboard/sdk';
 import type { XmppClient } from '../../adapters/xmpp';
 import { waitFor } from '../registry/registry-harness';
-import { startProsody, type ProsodyServer } from '../support/prosody';
+import { httpsGet, startProsody, type ProsodyServer } from '../support/prosody';
 import { accountOptions, connectedClient, startXmppGateway } from './xmpp-harness';
 
 const LIMIT = 64 * 1024;
-
-/** GET over HTTPS trusting the test server's certificate (as an XMPP client of that server would). */
-function download(url: string, ca: string): Promise<{ status: number; type?: string; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    get(url, { ca: [ca] }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          type: res.headers['content-type'],
-          body: Buffer.concat(chunks),
-        }),
-      );
-    }).on('error', reject);
-  });
-}
 
 /**
  * XEP-0363 against prosody's mod_http_file_share (HTTPS on loopback): the adapter finds the upload service,
@@ -119,7 +101,7 @@ describe('xmpp adapter: files through HTTP upload (XEP-0363) on a real prosody',
     expect(atB.indexOf(caption!)).toBeLessThan(atB.indexOf(file));
 
     // The server serves exactly the bytes uploaded.
-    const got = await download(url, server.certificatePem);
+    const got = await httpsGet(url, server.certificatePem);
     expect(got.status).toBe(200);
     expect(got.body.equals(data)).toBe(true);
 
@@ -161,7 +143,7 @@ describe('xmpp adapter: files through HTTP upload (XEP-0363) on a real prosody',
     const file = await waitFor('alice gets the pinned upload', () =>
       gw.host.find('a', 'message', (e) => e.roomId === room() && /\/pin\.txt$/.test(e.text)),
     );
-    expect((await download(file.text, server.certificatePem)).body.equals(data)).toBe(true);
+    expect((await httpsGet(file.text, server.certificatePem)).body.equals(data)).toBe(true);
   });
 
   it('refuses a file over the limit at the service, as a final error', async () => {
