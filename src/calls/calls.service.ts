@@ -480,18 +480,6 @@ export class CallsService implements OnApplicationBootstrap, OnApplicationShutdo
       media: 'gateway',
       ...(ours ? { replaces: ours.id } : {}),
     };
-    await insertRow(this.ds.manager, Call, {
-      id,
-      ownerId: account.ownerId,
-      endpointId: ep?.id ?? null,
-      personId: ep?.personId ?? null,
-      media,
-      route: info as unknown as Record<string, unknown>,
-      state: 'ringing',
-      endReason: null,
-      createdAt: now,
-      updatedAt: now,
-    });
     const call: LiveCall = {
       id,
       remoteId: e.callId,
@@ -502,7 +490,29 @@ export class CallsService implements OnApplicationBootstrap, OnApplicationShutdo
       route: info,
       ...(e.sdp !== undefined ? { remoteOffer: e.sdp } : {}),
     };
+    // The same INVITE delivered twice (a retransmission) may have got here meanwhile: it rings once.
+    if (this.byRemote.has(`${account.accountId}\0${e.callId}`)) return;
+    // Live before its row is written: a request that sees the row finds the call (accept, reject), and a
+    // retransmission arriving while it is written is recognised above.
     this.track(call);
+    try {
+      await insertRow(this.ds.manager, Call, {
+        id,
+        ownerId: account.ownerId,
+        endpointId: ep?.id ?? null,
+        personId: ep?.personId ?? null,
+        media,
+        route: info as unknown as Record<string, unknown>,
+        state: 'ringing',
+        endReason: null,
+        createdAt: now,
+        updatedAt: now,
+      });
+    } catch (err) {
+      this.untrack(call);
+      await client.hangup(e.callId, 'busy').catch(() => undefined);
+      throw err;
+    }
     this.armAnswerTimer(call);
     await this.publish(call, {
       incoming: true,

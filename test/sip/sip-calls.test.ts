@@ -7,6 +7,7 @@ import { ADMIN_PASSWORD, Api, eventually, startTestGateway } from '../support/ga
 import { type BaresipPhone, startBaresip } from '../support/baresip';
 import { type KamailioServer, startKamailio } from '../support/kamailio';
 import { sipOptions } from './sip-harness';
+import { CallId, RemoteUserId } from '../../src/sdk';
 
 /**
  * Calls through the whole gateway: a SIP account registered at a real kamailio, baresip as the far phone
@@ -360,6 +361,27 @@ describe('SIP calls through the gateway (kamailio + baresip)', () => {
     if (outcome.winner === 'theirs') expect((await callState(ours)).endReason).toBe('hangup');
     await api.call('DELETE', `/api/v1/calls/${outcome.id}`);
     expect((await callState(outcome.id)).state).toBe('ended');
+  });
+
+  it('an INVITE delivered twice at once rings as one call, accepted or rejected the moment it is listed', async () => {
+    const owner = (await api.call('GET', '/api/v1/me')).json.id as string;
+    const calls = env.gw.app.get(CallsService);
+    const invite = {
+      type: 'call.signal' as const,
+      at: new Date().toISOString(),
+      callId: CallId(`retransmitted-${Date.now()}`),
+      from: RemoteUserId(kamailio.uri('carol')),
+      signal: 'invite' as const,
+    };
+    const account = { accountId, ownerId: owner, network: 'sip' };
+    await Promise.all([calls.onSignal(account, invite), calls.onSignal(account, invite)]);
+    const ringing = (
+      (await api.call('GET', '/api/v1/calls')).json as { id: string; direction: string; state: string }[]
+    ).filter((c) => c.direction === 'incoming' && c.state === 'ringing');
+    expect(ringing).toHaveLength(1);
+    // The listed call is live: rejecting it is not a 409.
+    const rejected = await api.call('POST', `/api/v1/calls/${ringing[0]!.id}/reject`);
+    expect(rejected.json).toMatchObject({ state: 'ended', endReason: 'rejected' });
   });
 
   async function endpointOf(user: string): Promise<string> {
