@@ -39,15 +39,18 @@ export interface BaresipPhone {
  * pure tone), and the sndfile filter dumping what it decodes to WAV files we read back. The ctrl_tcp
  * module gives the test commands and call events (netstring-framed JSON).
  */
-export async function startBaresip(o: BaresipOptions): Promise<BaresipPhone> {
+export async function startBaresip(o: BaresipOptions, attempt = 1): Promise<BaresipPhone> {
   const bin = requireBinary('baresip', ['/usr/bin/baresip'], 'baresip');
   const dir = mkdtempSync(join(tmpdir(), 'sb-baresip-'));
   let proc: ManagedProcess | undefined;
   let sock: net.Socket | undefined;
   try {
-    const sipPort = await freePort();
+    // baresip 1.0 listens on UDP and TCP at sip_listen and on TLS at the next port, whatever
+    // sip_transports says; its RTP range is UDP only.
+    const sipPort = await freePort('127.0.0.1', { span: 2, udp: true });
     const ctrlPort = await freePort();
-    const rtpLow = 20000 + Math.floor(Math.random() * 20000) * 2;
+    const rtpBlock = await freePort('127.0.0.1', { span: 42, tcp: false, udp: true });
+    const rtpLow = rtpBlock + (rtpBlock % 2);
     writeFileSync(
       join(dir, 'config'),
       [
@@ -127,6 +130,8 @@ export async function startBaresip(o: BaresipOptions): Promise<BaresipPhone> {
     sock?.destroy();
     await proc?.stop();
     rmSync(dir, { recursive: true, force: true });
+    // A port taken between our check and baresip's bind (by a process outside this one): new ports.
+    if (attempt < 3 && /Address already in use/.test(String(err))) return startBaresip(o, attempt + 1);
     throw err;
   }
 }

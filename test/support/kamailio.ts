@@ -31,7 +31,7 @@ export async function startKamailio(users: Record<string, string>): Promise<Kama
   const domain = 'sip.test';
   let proc: ManagedProcess | undefined;
   try {
-    const port = await freePort();
+    const port = await freePort(host, { udp: true });
     for (const u of Object.keys(users))
       if (!/^[a-z0-9_.-]+$/i.test(u)) throw new Error(`kamailio harness: bad user name ${u}`);
     const passwords = Object.entries(users)
