@@ -97,6 +97,8 @@ interface LiveCall {
   /** An incoming call's offer, until it is accepted. */
   remoteOffer?: string;
   answerTimer?: NodeJS.Timeout;
+  /** An accept or reject of this ringing call is under way (two clients of one user may both press). */
+  answering?: 'accept' | 'reject';
 }
 
 /**
@@ -366,9 +368,29 @@ export class CallsService implements OnApplicationBootstrap, OnApplicationShutdo
 
   async accept(ownerId: string, id: string, sdp?: string): Promise<CallView> {
     const row = await this.row(ownerId, id);
-    const call = this.live.get(row.id);
+    const call = this.ringingIncoming(row.id, 'accept');
+    try {
+      return await this.answer(ownerId, call, sdp);
+    } finally {
+      call.answering = undefined;
+    }
+  }
+
+  /**
+   * The live incoming call that is ringing, claimed for `action` so that a second accept or reject
+   * (another client of the same user, a double click) is a 409 instead of a second answer.
+   */
+  private ringingIncoming(id: string, action: 'accept' | 'reject'): LiveCall {
+    const call = this.live.get(id);
     if (!call || call.route.direction !== 'incoming' || call.status.state !== 'ringing')
-      throw ApiError.conflict('only a ringing incoming call can be accepted');
+      throw ApiError.conflict(`only a ringing incoming call can be ${action}ed`);
+    if (call.answering) throw ApiError.conflict(`the call is being ${call.answering}ed already`);
+    call.answering = action;
+    return call;
+  }
+
+  private async answer(ownerId: string, call: LiveCall, sdp: string | undefined): Promise<CallView> {
+    const id = call.id;
     let answer = sdp;
     if (answer === undefined) {
       try {
@@ -403,11 +425,13 @@ export class CallsService implements OnApplicationBootstrap, OnApplicationShutdo
 
   async reject(ownerId: string, id: string): Promise<CallView> {
     const row = await this.row(ownerId, id);
-    const call = this.live.get(row.id);
-    if (!call || call.route.direction !== 'incoming' || call.status.state !== 'ringing')
-      throw ApiError.conflict('only a ringing incoming call can be rejected');
-    await call.client.hangup(CallId(call.remoteId), 'rejected');
-    await this.transition(call, { type: 'rejected' });
+    const call = this.ringingIncoming(row.id, 'reject');
+    try {
+      await call.client.hangup(CallId(call.remoteId), 'rejected');
+      await this.transition(call, { type: 'rejected' });
+    } finally {
+      call.answering = undefined;
+    }
     return this.get(ownerId, id);
   }
 

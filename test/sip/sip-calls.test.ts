@@ -8,6 +8,7 @@ import { type BaresipPhone, startBaresip } from '../support/baresip';
 import { type KamailioServer, startKamailio } from '../support/kamailio';
 import { sipOptions } from './sip-harness';
 import { CallId, RemoteUserId } from '../../src/sdk';
+import { ApiError } from '../../src/api/api-error';
 
 /**
  * Calls through the whole gateway: a SIP account registered at a real kamailio, baresip as the far phone
@@ -210,6 +211,33 @@ describe('SIP calls through the gateway (kamailio + baresip)', () => {
     leg.onAudio((pcm) => heard.push(...pcm));
     await eventually(async () => heard.length >= 8000, 'audio from the caller');
     expect(toneRatio(Int16Array.from(heard.slice(4000, 8000)), 8000, 440)).toBeGreaterThan(0.5);
+    await api.call('DELETE', `/api/v1/calls/${incoming.id}`);
+    await manual.waitForEvent('CALL_CLOSED');
+  });
+
+  it('two clients accepting the same call at once: one answers it, the other gets a 409', async () => {
+    manual.events.length = 0;
+    await manual.command('dial', kamailio.uri('gw'));
+    const incoming = await eventually(async () => {
+      const r = await api.call('GET', '/api/v1/calls');
+      return (r.json as { id: string; direction: string; state: string }[]).find(
+        (c) => c.direction === 'incoming' && c.state === 'ringing',
+      );
+    }, 'the incoming call');
+    // Straight into the service, so that both are under way before either has answered.
+    const owner = (await api.call('GET', '/api/v1/me')).json.id as string;
+    const calls = env.gw.app.get(CallsService);
+    const both = await Promise.allSettled([
+      calls.accept(owner, incoming.id),
+      calls.accept(owner, incoming.id),
+    ]);
+    expect(both.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const refused = both.find((r): r is PromiseRejectedResult => r.status === 'rejected')!.reason as ApiError;
+    expect(refused).toBeInstanceOf(ApiError);
+    expect(refused.getStatus()).toBe(409);
+    expect(JSON.stringify(refused.getResponse())).toMatch(/being accepted already/);
+    await manual.waitForEvent('CALL_ESTABLISHED');
+    expect((await callState(incoming.id)).state).toBe('connected');
     await api.call('DELETE', `/api/v1/calls/${incoming.id}`);
     await manual.waitForEvent('CALL_CLOSED');
   });
