@@ -194,7 +194,9 @@ export class BridgesService {
 
   async remove(user: AuthUser, id: string): Promise<void> {
     const bridge = await this.reachable(user, id);
-    await this.ds.getRepository(Bridge).delete({ id });
+    const { affected } = await this.ds.getRepository(Bridge).delete({ id });
+    // Two removals at once both found it: only the one that deleted it succeeds (and announces it).
+    if (!affected) throw ApiError.notFound('bridge');
     this.forgetTopologies();
     await this.events.publish(bridge.ownerId, 'bridge.updated', { id, removed: true });
   }
