@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { AccountsService } from '../accounts/accounts.service';
 import { ApiError } from '../api/api-error';
 import { MetricsService } from '../api/health/metrics.service';
@@ -23,7 +23,7 @@ import {
   sanitizeHtml,
 } from '../sdk';
 import { Account, Conversation, Message, MessageRemoteId } from '../storage/entities';
-import { insertRow } from '../common/db';
+import { insertRow, patch } from '../common/db';
 import { selectRows, selectValue, updateById } from '../storage/bulk-insert';
 import { CONFIG, DATA_SOURCE, LOGGER, QUEUE } from '../tokens';
 import { messageView } from './message.view';
@@ -249,7 +249,8 @@ export class OutboxService implements OnApplicationBootstrap {
     const edited = { ...msg, text, html: null, editedAt };
     // In a bridged conversation the copies follow (written with the edit).
     const relays = await this.ds.transaction(async (m) => {
-      await m.update(Message, { id: msg.id }, { text, html: null, editedAt });
+      // Only while it is not deleted: a deletion (another client) may have landed since ownMessage read it.
+      await this.stillLive(m, msg.id, { text, html: null, editedAt });
       return this.bridges.relayEdit(m, edited);
     });
     // A message still queued goes out with the new text; one already sent gets an edit of its own.
@@ -263,7 +264,8 @@ export class OutboxService implements OnApplicationBootstrap {
   async redact(ownerId: string, conversationId: string, messageId: string): Promise<void> {
     const msg = await this.ownMessage(ownerId, conversationId, messageId);
     const relays = await this.ds.transaction(async (m) => {
-      await m.update(Message, { id: msg.id }, { deleted: true, text: '', html: null });
+      // A second deletion at once (two clients, a double click) is a 409, not a second one on the networks.
+      await this.stillLive(m, msg.id, { deleted: true, text: '', html: null });
       return this.bridges.relayRedact(m, { ...msg, deleted: true, text: '', html: null });
     });
     if (msg.status !== 'queued') await this.lanes.enqueue([redactJob(msg.id, conversationId)]);
@@ -273,6 +275,15 @@ export class OutboxService implements OnApplicationBootstrap {
       'message.updated',
       messageView({ ...msg, deleted: true, text: '', html: null }),
     );
+  }
+
+  /**
+   * Updates the user's message only if it is still not deleted (the check and the write are one statement,
+   * so a deletion that landed after ownMessage() read the row wins); a 409 otherwise.
+   */
+  private async stillLive(m: EntityManager, id: string, values: Partial<Message>): Promise<void> {
+    const { affected } = await m.update(Message, { id, deleted: false }, patch<Message>(values));
+    if (!affected) throw ApiError.conflict('the message was deleted');
   }
 
   /** Where a sent message lives on its network: the account, the room and its first remote id. */
