@@ -22,6 +22,9 @@ export class AuthService {
   private readonly limiter: SlidingWindowLimiter;
   // A verified token is cached briefly so that every request does not cost a database read.
   private readonly tokenCache = new Map<string, { user: AuthUser; until: number }>();
+  // Tokens logged out lately (hash -> until when to remember): an authenticate() that read the token's row
+  // before the logout deleted it must neither cache nor accept it afterwards. Kept as long as a cache entry lives.
+  private readonly revoked = new Map<string, number>();
 
   constructor(
     @Inject(DATA_SOURCE) private readonly ds: DataSource,
@@ -121,19 +124,24 @@ export class AuthService {
     const row = await this.tokens.findOne({ where: { tokenHash: h } });
     if (!row || row.expiresAt < Date.now()) return undefined;
     const user = await this.users.findOne({ where: { id: row.userId } });
-    if (!user) return undefined;
+    if (!user || this.revoked.has(h)) return undefined;
     const authUser = { id: user.id, username: user.username, isAdmin: user.isAdmin };
     if (this.tokenCache.size > 10_000) this.tokenCache.clear();
-    this.tokenCache.set(h, { user: authUser, until: Date.now() + 30_000 });
+    this.tokenCache.set(h, { user: authUser, until: Date.now() + TOKEN_CACHE_MS });
     return authUser;
   }
 
   async logout(token: string): Promise<void> {
     const h = hashToken(token);
+    const now = Date.now();
+    for (const [k, until] of this.revoked) if (until < now) this.revoked.delete(k);
+    this.revoked.set(h, now + TOKEN_CACHE_MS);
     this.tokenCache.delete(h);
     await this.tokens.delete({ tokenHash: h });
   }
 }
+
+const TOKEN_CACHE_MS = 30_000;
 
 // A valid scrypt hash of a random string: only used to spend the same time on unknown usernames.
 const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
