@@ -254,7 +254,8 @@ export class OutboxService implements OnApplicationBootstrap {
       return this.bridges.relayEdit(m, edited);
     });
     // A message still queued goes out with the new text; one already sent gets an edit of its own.
-    if (msg.status !== 'queued') await this.lanes.enqueue([editJob(msg.id, conversationId, text, editedAt)]);
+    if (await this.reachedNetwork(msg))
+      await this.lanes.enqueue([editJob(msg.id, conversationId, text, editedAt)]);
     const view = messageView(edited);
     await this.events.publish(ownerId, 'message.updated', view);
     await this.bridges.dispatch(relays, 'message.updated');
@@ -268,7 +269,7 @@ export class OutboxService implements OnApplicationBootstrap {
       await this.stillLive(m, msg.id, { deleted: true, text: '', html: null });
       return this.bridges.relayRedact(m, { ...msg, deleted: true, text: '', html: null });
     });
-    if (msg.status !== 'queued') await this.lanes.enqueue([redactJob(msg.id, conversationId)]);
+    if (await this.reachedNetwork(msg)) await this.lanes.enqueue([redactJob(msg.id, conversationId)]);
     await this.bridges.dispatch(relays, 'message.updated');
     await this.events.publish(
       ownerId,
@@ -286,6 +287,16 @@ export class OutboxService implements OnApplicationBootstrap {
     if (!affected) throw ApiError.conflict('the message was deleted');
   }
 
+  /**
+   * Whether the network has (or is about to have) the message as it was before the change just written.
+   * `msg` was read before that write: a message queued then may have been taken by a send since (one that
+   * read the old row and is still in flight, or has finished), and then the change must follow it there.
+   */
+  private async reachedNetwork(msg: Message): Promise<boolean> {
+    if (msg.status !== 'queued' || this.lanes.inFlight.has(msg.id)) return true;
+    return (await selectValue(this.ds.manager, Message, 'status', { id: msg.id })) !== 'queued';
+  }
+
   /** Where a sent message lives on its network: the account, the room and its first remote id. */
   private async remoteOf(messageId: string) {
     const msg = await this.ds.getRepository(Message).findOne({ where: { id: messageId } });
@@ -298,6 +309,12 @@ export class OutboxService implements OnApplicationBootstrap {
     return { msg, conv, remoteId: RemoteMessageId(ref.remoteId) };
   }
 
+  /** An edit or deletion of a message with no remote id: it waits (retried) while the message's send is under way. */
+  private notSentYet(messageId: string): void {
+    if (this.lanes.inFlight.has(messageId))
+      throw new Error(`message ${messageId} is being sent; its edit or deletion follows it`);
+  }
+
   private async deliverEdit(
     messageId: string,
     text: string,
@@ -305,7 +322,7 @@ export class OutboxService implements OnApplicationBootstrap {
     jobId: string,
   ): Promise<void> {
     const where = await this.remoteOf(messageId);
-    if (!where) return; // never reached the network: nothing to correct there
+    if (!where) return this.notSentYet(messageId); // never reached the network: nothing to correct there
     const client = await this.connectedClient(where.conv.accountId);
     if (!client)
       throw new AccountNotConnected(`account ${where.conv.accountId} is not connected; the edit waits`);
@@ -328,7 +345,7 @@ export class OutboxService implements OnApplicationBootstrap {
 
   private async deliverRedact(messageId: string): Promise<void> {
     const where = await this.remoteOf(messageId);
-    if (!where) return;
+    if (!where) return this.notSentYet(messageId);
     const client = await this.connectedClient(where.conv.accountId);
     if (!client)
       throw new AccountNotConnected(`account ${where.conv.accountId} is not connected; the deletion waits`);

@@ -5,6 +5,10 @@ import { OutboxService } from '../../src/messaging/outbox.service';
 import { Message } from '../../src/storage/entities';
 import { DATA_SOURCE } from '../../src/tokens';
 import type { DataSource } from 'typeorm';
+import { randomUUID } from 'node:crypto';
+import { insertRow } from '../../src/common/db';
+import { newMessageId } from '../../src/messaging/message-id';
+import { OutboxLanes } from '../../src/messaging/outbox-lanes';
 
 /**
  * Two clients of one user (or a double submit) acting at once: both operations are started in the same
@@ -15,22 +19,30 @@ describe('message races (two clients of one user at once)', () => {
   let admin: Api;
   let ownerId: string;
   let conv: string;
+  let bobConv: string;
 
   beforeAll(async () => {
     fakeHub.reset();
     env = await startTestGateway();
     admin = await new Api(env.gw.url).login('admin', ADMIN_PASSWORD);
     ownerId = (await admin.call('GET', '/api/v1/me')).json.id as string;
-    const acc = await admin.call('POST', '/api/v1/accounts', {
-      adapter: 'fake',
-      options: { network: 'races', user: 'alice', password: 'pw' },
-    });
-    await eventually(
-      async () => (await admin.call('GET', `/api/v1/accounts/${acc.json.id}`)).json.state === 'connected',
-      'connected',
-    );
-    conv = (await admin.call('POST', '/api/v1/conversations', { accountId: acc.json.id, address: '#races' }))
-      .json.id as string;
+    // Two accounts of the same user on one fake network: bob's side shows what the network carried.
+    const convs: string[] = [];
+    for (const user of ['alice', 'bob']) {
+      const acc = await admin.call('POST', '/api/v1/accounts', {
+        adapter: 'fake',
+        options: { network: 'races', user, password: 'pw' },
+      });
+      await eventually(
+        async () => (await admin.call('GET', `/api/v1/accounts/${acc.json.id}`)).json.state === 'connected',
+        'connected',
+      );
+      convs.push(
+        (await admin.call('POST', '/api/v1/conversations', { accountId: acc.json.id, address: '#races' }))
+          .json.id as string,
+      );
+    }
+    [conv, bobConv] = convs as [string, string];
   });
   afterAll(async () => {
     await env?.stop();
@@ -63,6 +75,34 @@ describe('message races (two clients of one user at once)', () => {
     return id;
   }
 
+  /** A message of the user stored queued with no job, as the boot sweep or a queue worker finds it. */
+  async function queuedMessage(text: string): Promise<string> {
+    const ds = env.gw.app.get<DataSource>(DATA_SOURCE);
+    const id = newMessageId();
+    await insertRow(ds.manager, Message, {
+      id,
+      ownerId,
+      conversationId: conv,
+      senderEndpointId: null,
+      senderName: 'me',
+      self: true,
+      kind: 'text',
+      text,
+      html: null,
+      replyToId: null,
+      editedAt: null,
+      deleted: false,
+      attachments: null,
+      sentAt: Date.now(),
+      status: 'queued',
+      failReason: null,
+      clientId: null,
+      transactionId: randomUUID(),
+      origin: null,
+    });
+    return id;
+  }
+
   const row = (id: string) =>
     env.gw.app.get<DataSource>(DATA_SOURCE).getRepository(Message).findOneByOrFail({ id });
 
@@ -89,5 +129,47 @@ describe('message races (two clients of one user at once)', () => {
     ]);
     oneRefused(both, 409, /the message was deleted/);
     expect((await row(id)).deleted).toBe(true);
+  });
+
+  it('an edit while the message is being sent: the network gets the edit too', async () => {
+    // Stored queued with no job (as the sweep or a worker would find it), then sent and edited at once:
+    // the send reads the row before the edit writes it, and must not be the last word on the network.
+    const id = await queuedMessage('teh typo');
+    const outbox = env.gw.app.get(OutboxService);
+    const [sent, edited] = await Promise.allSettled([
+      outbox.deliverMany([id]),
+      outbox.edit(ownerId, conv, id, 'the typo fixed'),
+    ]);
+    expect(sent).toEqual({ status: 'fulfilled', value: { sent: 1 } });
+    expect(edited.status).toBe('fulfilled');
+    expect(await row(id)).toMatchObject({ status: 'sent', text: 'the typo fixed' });
+    const bobSees = async () =>
+      (
+        (await admin.call('GET', `/api/v1/conversations/${bobConv}/messages`)).json as {
+          text: string;
+          editedAt?: string;
+        }[]
+      ).find((m) => m.text === 'the typo fixed' && m.editedAt);
+    await eventually(bobSees, 'the edit on the network', 5000);
+  });
+
+  it('a deletion while the message is being sent: the deletion follows it to the network', async () => {
+    const id = await queuedMessage('sent and taken back');
+    const outbox = env.gw.app.get(OutboxService);
+    // The fake network keeps deleted messages, so the deletion job handed to the outbox is what shows it.
+    const enqueue = jest.spyOn(env.gw.app.get(OutboxLanes), 'enqueue');
+    try {
+      const [sent, redacted] = await Promise.allSettled([
+        outbox.deliverMany([id]),
+        outbox.redact(ownerId, conv, id),
+      ]);
+      expect(sent).toEqual({ status: 'fulfilled', value: { sent: 1 } });
+      expect(redacted.status).toBe('fulfilled');
+      expect(await row(id)).toMatchObject({ status: 'sent', deleted: true });
+      const jobs = enqueue.mock.calls.flatMap(([specs]) => specs.map((j) => j.data));
+      expect(jobs).toContainEqual(expect.objectContaining({ op: 'redact', messageId: id }));
+    } finally {
+      enqueue.mockRestore();
+    }
   });
 });
