@@ -154,9 +154,18 @@ export class RosterService implements OnModuleInit {
   }
 
   async get(ownerId: string, personId: string): Promise<ContactView> {
-    const person = await this.ds.getRepository(Person).findOne({ where: { id: personId, ownerId } });
+    return this.viewIn(this.ds.manager, ownerId, personId);
+  }
+
+  /**
+   * A contact as `m` sees it. A merge or split reads its answer inside its own transaction: read after the
+   * commit, another client's change made meanwhile (merging this contact away) would turn a done merge
+   * into a 404 whose contact.updated event is never sent.
+   */
+  private async viewIn(m: EntityManager, ownerId: string, personId: string): Promise<ContactView> {
+    const person = await m.findOne(Person, { where: { id: personId, ownerId } });
     if (!person) throw ApiError.notFound('contact');
-    const endpoints = await this.ds.getRepository(Endpoint).find({ where: { personId, ownerId } });
+    const endpoints = await m.find(Endpoint, { where: { personId, ownerId } });
     return this.view(person, endpoints);
   }
 
@@ -203,7 +212,7 @@ export class RosterService implements OnModuleInit {
   async merge(ownerId: string, personId: string, otherId: string): Promise<ContactView> {
     if (personId === otherId)
       throw ApiError.validation('a contact cannot be merged with itself', [{ field: 'otherId' }]);
-    await this.ds.transaction(async (m) => {
+    const view = await this.ds.transaction(async (m) => {
       const [person, other] = await Promise.all([
         m.findOne(Person, { where: { id: personId, ownerId } }),
         m.findOne(Person, { where: { id: otherId, ownerId } }),
@@ -219,8 +228,8 @@ export class RosterService implements OnModuleInit {
         { id: personId },
         { displayName: personDisplayName([...mine, ...theirs].map(nameOf)) },
       );
+      return this.viewIn(m, ownerId, personId);
     });
-    const view = await this.get(ownerId, personId);
     await this.events.publish(ownerId, 'contact.updated', { ...view, mergedFrom: otherId });
     return view;
   }
@@ -256,7 +265,7 @@ export class RosterService implements OnModuleInit {
     endpointId: string,
   ): Promise<{ from: ContactView; split: ContactView }> {
     const newId = randomUUID();
-    await this.ds.transaction(async (m) => {
+    const { from, split } = await this.ds.transaction(async (m) => {
       const person = await m.findOne(Person, { where: { id: personId, ownerId } });
       if (!person) throw ApiError.notFound('contact');
       const endpoints = await m.find(Endpoint, { where: { personId, ownerId } });
@@ -276,8 +285,8 @@ export class RosterService implements OnModuleInit {
       });
       await m.update(Endpoint, { id: endpointId }, { personId: newId });
       await m.update(Person, { id: personId }, { displayName: personDisplayName(staying.map(nameOf)) });
+      return { from: await this.viewIn(m, ownerId, personId), split: await this.viewIn(m, ownerId, newId) };
     });
-    const [from, split] = await Promise.all([this.get(ownerId, personId), this.get(ownerId, newId)]);
     await this.events.publish(ownerId, 'contact.updated', from);
     await this.events.publish(ownerId, 'contact.updated', split);
     return { from, split };
