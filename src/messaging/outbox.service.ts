@@ -243,9 +243,13 @@ export class OutboxService implements OnApplicationBootstrap {
     return msg;
   }
 
+  private lastEditAt = 0;
+
   async edit(ownerId: string, conversationId: string, messageId: string, text: string) {
     const msg = await this.ownMessage(ownerId, conversationId, messageId);
-    const editedAt = Date.now();
+    // Strictly increasing: an edit's job id carries its time, and two edits in one millisecond (two clients
+    // at once) would otherwise be one job, leaving the network with the first text and the gateway the second.
+    const editedAt = (this.lastEditAt = Math.max(Date.now(), this.lastEditAt + 1));
     const edited = { ...msg, text, html: null, editedAt };
     // In a bridged conversation the copies follow (written with the edit).
     const relays = await this.ds.transaction(async (m) => {

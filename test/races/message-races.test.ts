@@ -172,4 +172,43 @@ describe('message races (two clients of one user at once)', () => {
       enqueue.mockRestore();
     }
   });
+
+  it('two edits at once: both reach the network, the later one last', async () => {
+    const id = await sentMessage('first draft');
+    const outbox = env.gw.app.get(OutboxService);
+    const both = await Promise.allSettled([
+      outbox.edit(ownerId, conv, id, 'second draft'),
+      outbox.edit(ownerId, conv, id, 'third draft'),
+    ]);
+    expect(both.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+    expect((await row(id)).text).toBe('third draft');
+    // Bob's copy ends with the text the gateway kept: the second edit was not lost on the way.
+    await eventually(
+      async () => {
+        const msgs = (await admin.call('GET', `/api/v1/conversations/${bobConv}/messages`)).json as {
+          text: string;
+        }[];
+        return msgs.some((m) => m.text === 'third draft');
+      },
+      'the later edit on the network',
+      5000,
+    );
+  });
+
+  it('the same message submitted twice at once (one clientId): one message, one answer', async () => {
+    const outbox = env.gw.app.get(OutboxService);
+    const clientId = randomUUID();
+    const both = await Promise.allSettled([
+      outbox.submit(ownerId, conv, { text: 'double click', clientId }),
+      outbox.submit(ownerId, conv, { text: 'double click', clientId }),
+    ]);
+    expect(both.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+    const ids = both.map((r) => (r as PromiseFulfilledResult<{ id: string }>).value.id);
+    expect(ids[0]).toBe(ids[1]);
+    const rows = await env.gw.app
+      .get<DataSource>(DATA_SOURCE)
+      .getRepository(Message)
+      .findBy({ conversationId: conv, clientId });
+    expect(rows).toHaveLength(1);
+  });
 });
