@@ -1,5 +1,8 @@
 import { ADMIN_PASSWORD, Api, startTestGateway } from '../support/gateway';
 import { AuthService } from '../../src/api/auth/auth.service';
+import { User } from '../../src/storage/entities';
+import { DATA_SOURCE } from '../../src/tokens';
+import type { DataSource } from 'typeorm';
 
 /** Token revocation racing a request that uses the token: both started in the same tick on the service. */
 describe('auth races', () => {
@@ -18,5 +21,19 @@ describe('auth races', () => {
     await Promise.allSettled([auth.authenticate(token), auth.logout(token)]);
     expect(await auth.authenticate(token)).toBeUndefined();
     expect((await new Api(env.gw.url, token).call('GET', '/api/v1/me')).status).toBe(401);
+  });
+
+  it('one user name created twice at once: one user, the other request a 409', async () => {
+    // Both pass the "exists?" check while the password hashes; the unique index decides.
+    const admin = await new Api(env.gw.url).login('admin', ADMIN_PASSWORD);
+    const body = { username: 'twice', password: 'twice-password' };
+    const both = await Promise.all([
+      admin.call('POST', '/api/v1/users', body),
+      admin.call('POST', '/api/v1/users', body),
+    ]);
+    expect(both.map((r) => r.status).sort()).toEqual([201, 409]);
+    expect(both.find((r) => r.status === 409)!.json.error.message).toBe('user "twice" already exists');
+    const users = env.gw.app.get<DataSource>(DATA_SOURCE).getRepository(User);
+    expect(await users.countBy({ username: 'twice' })).toBe(1);
   });
 });

@@ -6,6 +6,7 @@ import type { Logger } from '../../common/logger';
 import { ApiToken, User } from '../../storage/entities';
 import { CONFIG, DATA_SOURCE, LOGGER } from '../../tokens';
 import { ApiError } from '../api-error';
+import { isUniqueViolation } from '../error.filter';
 import { SlidingWindowLimiter } from '../../common/sliding-window-limiter';
 import { hashPassword, hashToken, newToken, verifyPassword } from './password';
 
@@ -74,7 +75,13 @@ export class AuthService {
       isAdmin,
       createdAt: Date.now(),
     });
-    await this.users.insert(user);
+    try {
+      await this.users.insert(user);
+    } catch (err) {
+      // The same name created by another request while this one hashed: the unique index decided.
+      if (isUniqueViolation(err)) throw ApiError.conflict(`user "${name}" already exists`);
+      throw err;
+    }
     return { id: user.id, username: user.username, isAdmin: user.isAdmin };
   }
 
