@@ -111,6 +111,16 @@ export class BridgesService {
     return this.membership.note(account, e);
   }
 
+  /** Membership notices a crash left held (their `membership_holds` rows) are written out at boot. */
+  async onApplicationBootstrap(): Promise<void> {
+    try {
+      await this.membership.recover();
+    } catch (err) {
+      // Never stops a boot: the rows stay, and the next start tries again.
+      this.logger.warn('could not write out held membership notices', { err: String(err) });
+    }
+  }
+
   /** Writes out the membership notices still held in a burst (while the database is still open). */
   async beforeApplicationShutdown(): Promise<void> {
     await this.membershipRelay?.drain();

@@ -1,5 +1,5 @@
 import { RemoteRoomId, RemoteUserId, type RemoteEventOf } from '../sdk';
-import { memberChange } from './membership-relay';
+import { holdId, memberChange, storedChange } from './membership-relay';
 
 const ev = (over: Partial<RemoteEventOf<'room.member'>>): RemoteEventOf<'room.member'> => ({
   type: 'room.member',
@@ -58,5 +58,50 @@ describe('memberChange (which member events a bridge announces)', () => {
       newName: 'alice_',
     });
     expect(memberChange(ev({ rename: { from: 'a', to: 'a' } }))).toBeUndefined();
+  });
+});
+
+describe('storedChange (a membership_holds row read back at boot)', () => {
+  it('reads back what was written', () => {
+    for (const c of [
+      { kind: 'join', name: 'alice' },
+      { kind: 'leave', name: 'bob', reason: '*.net *.split', quit: true },
+      { kind: 'kick', name: 'troll', reason: 'spam' },
+      { kind: 'rename', name: 'alice', newName: 'alice_' },
+    ])
+      expect(storedChange(JSON.parse(JSON.stringify(c)))).toEqual(c);
+  });
+
+  it('refuses what is not a change, and drops unknown or mistyped fields', () => {
+    for (const v of [
+      null,
+      'join',
+      42,
+      [],
+      {},
+      { kind: 'wave', name: 'x' },
+      { kind: 'join' },
+      { kind: 'join', name: 7 },
+    ])
+      expect(storedChange(v)).toBeUndefined();
+    expect(storedChange({ kind: 'leave', name: 'a', quit: 'yes', reason: 3, extra: 1 })).toEqual({
+      kind: 'leave',
+      name: 'a',
+    });
+  });
+});
+
+describe('holdId (a held change is recognised when its ingest job is redelivered)', () => {
+  it('is the same for the same event and differs for another change, room or time', () => {
+    const id = holdId('c1', ev({}));
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(holdId('c1', ev({}))).toBe(id);
+    for (const other of [
+      holdId('c2', ev({})),
+      holdId('c1', ev({ membership: 'leave' })),
+      holdId('c1', ev({ at: '2026-11-26T00:00:00.001Z' })),
+      holdId('c1', ev({ rename: { from: 'alice', to: 'alice_' } })),
+    ])
+      expect(other).not.toBe(id);
   });
 });

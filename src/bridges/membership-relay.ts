@@ -1,8 +1,13 @@
-import { randomUUID } from 'node:crypto';
-import { DataSource, In } from 'typeorm';
+import { createHash, randomUUID } from 'node:crypto';
+import { DataSource, In, type EntityManager } from 'typeorm';
 import { insertRow } from '../common/db';
 import type { Logger } from '../common/logger';
-import { MembershipCoalescer, summarizeMemberChanges, type MemberChange } from '../core/bridge-membership';
+import {
+  MembershipCoalescer,
+  summarizeMemberChanges,
+  type MemberChange,
+  type MemberChangeKind,
+} from '../core/bridge-membership';
 import type { ClientEventsService } from '../events/client-events.service';
 import { messageView } from '../messaging/message.view';
 import { newMessageId } from '../messaging/message-id';
@@ -14,6 +19,7 @@ import {
   Bridge,
   BridgeMember,
   Conversation,
+  MembershipHold,
   Message,
   type MessageOrigin,
 } from '../storage/entities';
@@ -25,7 +31,12 @@ const MAX_DELAY_MS = 5000;
 
 interface HeldChange extends MemberChange {
   ownerId: string;
+  /** Its `membership_holds` row, deleted with the notice's messages. */
+  holdId: string;
 }
+
+/** Rows deleted per statement (bound parameters stay far below SQLite's limit in a huge netsplit). */
+const DELETE_CHUNK = 500;
 
 /** `relayMembership` is on: read without trusting the stored JSON's shape. */
 const relaysMembership = (b: Bridge): boolean =>
@@ -37,8 +48,10 @@ const relaysMembership = (b: Bridge): boolean =>
  * a Matrix initial sync or gap) and our own account's changes never do. Bursts are coalesced per source
  * conversation (`MembershipCoalescer`: a netsplit is one line). A notice is a bridge copy like any other:
  * a `queued` message with an `origin`, sent through the outbox lanes, whose echo is dropped as our own.
- * Held changes live in memory for at most a few seconds: a crash in that window loses those notices,
- * never a message.
+ * Each change is written to `membership_holds` before ingest's job for it completes, and the rows are
+ * deleted in the transaction that writes the notice: what a crash (even SIGKILL) leaves held is announced
+ * at the next boot (`recover`, one coalesced notice per conversation), exactly once. The coalescing timers
+ * themselves live in memory; the table is what makes them safe to lose.
  */
 export class MembershipRelay {
   private readonly coalescer = new MembershipCoalescer<HeldChange>(
@@ -47,6 +60,10 @@ export class MembershipRelay {
   );
   /** One conversation's notices are written in order. */
   private chain: Promise<void> = Promise.resolve();
+  /** Hold rows this process noted and has not written out: never recovered from under the coalescer. */
+  private readonly mine = new Set<string>();
+  /** The last `notedAt` given: strictly increasing, so rows of one millisecond keep their order. */
+  private lastNotedAt = 0;
 
   constructor(
     private readonly ds: DataSource,
@@ -70,7 +87,23 @@ export class MembershipRelay {
       if (!conv) return;
       const bridges = await this.bridgesOf(conv.id, account.ownerId);
       if (bridges.length === 0) return;
-      this.coalescer.add(conv.id, { ...change, ownerId: account.ownerId });
+      // Durable before ingest's job completes, so a crash from here on cannot lose the notice.
+      const hold: MembershipHold = {
+        id: holdId(conv.id, e),
+        ownerId: account.ownerId,
+        conversationId: conv.id,
+        change: { ...change },
+        notedAt: (this.lastNotedAt = Math.max(Date.now(), this.lastNotedAt + 1)),
+      };
+      // An ingest job redelivered after a crash finds its change already held: recover() announces it.
+      const fresh = await this.ds.transaction(async (m) => {
+        if (await m.exists(MembershipHold, { where: { id: hold.id } })) return false;
+        await insertRow(m, MembershipHold, hold);
+        return true;
+      });
+      if (!fresh) return;
+      this.mine.add(hold.id);
+      this.coalescer.add(conv.id, { ...change, ownerId: account.ownerId, holdId: hold.id });
     } catch (err) {
       this.logger.warn('could not relay a membership change', {
         account: account.accountId,
@@ -83,6 +116,40 @@ export class MembershipRelay {
   async drain(): Promise<void> {
     this.coalescer.drain();
     await this.chain;
+  }
+
+  /**
+   * At boot: the changes a previous process held when it stopped without writing them (a crash), as one
+   * coalesced notice per conversation, in the order they were noted. Returns how many changes it found.
+   */
+  async recover(): Promise<number> {
+    const rows = (
+      await this.ds.getRepository(MembershipHold).find({ order: { notedAt: 'ASC', id: 'ASC' } })
+    ).filter((r) => !this.mine.has(r.id));
+    const byConversation = new Map<string, HeldChange[]>();
+    const unreadable: string[] = [];
+    for (const r of rows) {
+      const change = storedChange(r.change);
+      if (!change) {
+        unreadable.push(r.id);
+        continue;
+      }
+      const list = byConversation.get(r.conversationId) ?? [];
+      list.push({ ...change, ownerId: r.ownerId, holdId: r.id });
+      byConversation.set(r.conversationId, list);
+    }
+    if (unreadable.length) {
+      this.logger.warn('membership holds that are not a change were dropped', { count: unreadable.length });
+      await this.ds.transaction((m) => deleteHolds(m, unreadable));
+    }
+    for (const [conversationId, changes] of byConversation) this.enqueueFlush(conversationId, changes);
+    if (rows.length)
+      this.logger.info('membership notices held at the last stop are written out', {
+        changes: rows.length,
+        conversations: byConversation.size,
+      });
+    await this.chain;
+    return rows.length;
   }
 
   private async bridgesOf(conversationId: string, ownerId: string): Promise<Bridge[]> {
@@ -112,6 +179,11 @@ export class MembershipRelay {
     const copies: Message[] = [];
     const jobs: OutboxJobSpec[] = [];
     await this.ds.transaction(async (m) => {
+      // Gone with the notice's messages, or with nothing when the bridge went meanwhile: never twice.
+      await deleteHolds(
+        m,
+        changes.map((c) => c.holdId),
+      );
       const source = await m.findOne(Conversation, { where: { id: conversationId } });
       if (!source) return;
       // Read again at flush time: a bridge removed or changed meanwhile is respected.
@@ -175,6 +247,7 @@ export class MembershipRelay {
         }
       }
     });
+    for (const c of changes) this.mine.delete(c.holdId);
     if (jobs.length) await this.lanes.send(jobs);
     for (const copy of copies) await this.events.publish(copy.ownerId, 'message.received', messageView(copy));
   }
@@ -207,4 +280,45 @@ export function memberChange(e: RemoteEventOf<'room.member'>): MemberChange | un
     case 'ban':
       return { kind: e.membership, name, ...(e.reason ? { reason: e.reason } : {}) };
   }
+}
+
+/**
+ * A held change's row id, the same for the same event: a redelivered ingest job (the gateway died after the
+ * row committed, before the job was done) is recognised instead of announced twice. UUID-shaped.
+ */
+export function holdId(conversationId: string, e: RemoteEventOf<'room.member'>): string {
+  const h = createHash('sha256')
+    .update(
+      JSON.stringify([
+        conversationId,
+        e.at,
+        e.userId,
+        e.membership,
+        e.rename?.from ?? null,
+        e.rename?.to ?? null,
+      ]),
+    )
+    .digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+async function deleteHolds(m: EntityManager, ids: readonly string[]): Promise<void> {
+  for (let i = 0; i < ids.length; i += DELETE_CHUNK)
+    await m.delete(MembershipHold, { id: In(ids.slice(i, i + DELETE_CHUNK)) });
+}
+
+const CHANGE_KINDS: ReadonlySet<string> = new Set(['join', 'leave', 'kick', 'ban', 'rename']);
+
+/** A `membership_holds` row's change, read without trusting the stored JSON's shape. */
+export function storedChange(v: unknown): MemberChange | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const o = v as Record<string, unknown>;
+  if (typeof o.kind !== 'string' || !CHANGE_KINDS.has(o.kind) || typeof o.name !== 'string') return undefined;
+  return {
+    kind: o.kind as MemberChangeKind,
+    name: o.name,
+    ...(typeof o.newName === 'string' ? { newName: o.newName } : {}),
+    ...(typeof o.reason === 'string' ? { reason: o.reason } : {}),
+    ...(o.quit === true ? { quit: true } : {}),
+  };
 }

@@ -8,6 +8,7 @@ import { ClientEvent } from './client-event.entity';
 import { Conversation } from './conversation.entity';
 import { Endpoint } from './endpoint.entity';
 import { MediaFile } from './media-file.entity';
+import { MembershipHold } from './membership-hold.entity';
 import { Message } from './message.entity';
 import { MessageRemoteId } from './message-remote-id.entity';
 import { Person } from './person.entity';
@@ -25,6 +26,7 @@ export * from './client-event.entity';
 export * from './conversation.entity';
 export * from './endpoint.entity';
 export * from './media-file.entity';
+export * from './membership-hold.entity';
 export * from './message.entity';
 export * from './message-remote-id.entity';
 export * from './person.entity';
@@ -48,6 +50,7 @@ export const ENTITIES = [
   BridgeMember,
   RelayLink,
   MediaFile,
+  MembershipHold,
   Call,
   ClientEvent,
 ] as const;

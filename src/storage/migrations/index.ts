@@ -3,6 +3,7 @@ import { MessageSearch1795800000000 } from './1795800000000-message-search.migra
 import { RelayLinks1795900000000 } from './1795900000000-relay-links.migration';
 import { MediaFiles1796000000000 } from './1796000000000-media-files.migration';
 import { OwnPresence1796100000000 } from './1796100000000-own-presence.migration';
+import { MembershipHolds1796200000000 } from './1796200000000-membership-holds.migration';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   RelayLinks1795900000000,
   MediaFiles1796000000000,
   OwnPresence1796100000000,
+  MembershipHolds1796200000000,
 ] as const;
