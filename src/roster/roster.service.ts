@@ -213,11 +213,7 @@ export class RosterService implements OnModuleInit {
     if (personId === otherId)
       throw ApiError.validation('a contact cannot be merged with itself', [{ field: 'otherId' }]);
     const view = await this.ds.transaction(async (m) => {
-      const [person, other] = await Promise.all([
-        m.findOne(Person, { where: { id: personId, ownerId } }),
-        m.findOne(Person, { where: { id: otherId, ownerId } }),
-      ]);
-      if (!person || !other) throw ApiError.notFound('contact');
+      await this.lockPeople(m, ownerId, [personId, otherId]);
       const mine = await m.find(Endpoint, { where: { personId, ownerId } });
       const theirs = await m.find(Endpoint, { where: { personId: otherId, ownerId } });
       await this.recordDecisions(m, ownerId, mine, theirs, 'merged');
@@ -246,11 +242,7 @@ export class RosterService implements OnModuleInit {
     if (personId === otherId)
       throw ApiError.validation('a contact is always the same person as itself', [{ field: 'otherId' }]);
     await this.ds.transaction(async (m) => {
-      const [person, other] = await Promise.all([
-        m.findOne(Person, { where: { id: personId, ownerId } }),
-        m.findOne(Person, { where: { id: otherId, ownerId } }),
-      ]);
-      if (!person || !other) throw ApiError.notFound('contact');
+      await this.lockPeople(m, ownerId, [personId, otherId]);
       const mine = await m.find(Endpoint, { where: { personId, ownerId } });
       const theirs = await m.find(Endpoint, { where: { personId: otherId, ownerId } });
       await this.recordDecisions(m, ownerId, mine, theirs, 'split');
@@ -266,8 +258,7 @@ export class RosterService implements OnModuleInit {
   ): Promise<{ from: ContactView; split: ContactView }> {
     const newId = randomUUID();
     const { from, split } = await this.ds.transaction(async (m) => {
-      const person = await m.findOne(Person, { where: { id: personId, ownerId } });
-      if (!person) throw ApiError.notFound('contact');
+      await this.lockPeople(m, ownerId, [personId]);
       const endpoints = await m.find(Endpoint, { where: { personId, ownerId } });
       const leaving = endpoints.find((e) => e.id === endpointId);
       if (!leaving)
@@ -290,6 +281,22 @@ export class RosterService implements OnModuleInit {
     await this.events.publish(ownerId, 'contact.updated', from);
     await this.events.publish(ownerId, 'contact.updated', split);
     return { from, split };
+  }
+
+  /**
+   * The people a merge, split or distinction works on, each of them this owner's (a 404 otherwise). On
+   * PostgreSQL their rows are locked in one order first: two clients merging the same people at once (A into
+   * B and B into A, or a chain) then run one after the other, and the second reads what the first left
+   * instead of moving endpoints to a person the first deleted. SQLite runs transactions one at a time already.
+   */
+  private async lockPeople(m: EntityManager, ownerId: string, ids: string[]): Promise<void> {
+    const people = await m.find(Person, {
+      where: { id: In(ids), ownerId },
+      select: { id: true },
+      order: { id: 'ASC' },
+      ...(m.connection.options.type === 'postgres' ? { lock: { mode: 'pessimistic_write' as const } } : {}),
+    });
+    if (people.length !== new Set(ids).size) throw ApiError.notFound('contact');
   }
 
   private async recordDecisions(
