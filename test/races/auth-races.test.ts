@@ -1,6 +1,6 @@
 import { ADMIN_PASSWORD, Api, startTestGateway } from '../support/gateway';
 import { AuthService } from '../../src/api/auth/auth.service';
-import { User } from '../../src/storage/entities';
+import { ApiToken, User } from '../../src/storage/entities';
 import { DATA_SOURCE } from '../../src/tokens';
 import type { DataSource } from 'typeorm';
 
@@ -35,5 +35,21 @@ describe('auth races', () => {
     expect(both.find((r) => r.status === 409)!.json.error.message).toBe('user "twice" already exists');
     const users = env.gw.app.get<DataSource>(DATA_SOURCE).getRepository(User);
     expect(await users.countBy({ username: 'twice' })).toBe(1);
+  });
+
+  it('two instances creating the first admin at once (a cluster booting): one admin, and neither fails', async () => {
+    // A gateway whose database has no user yet, as a new cluster's instances find it when they all start.
+    const fresh = await startTestGateway();
+    try {
+      const ds = fresh.gw.app.get<DataSource>(DATA_SOURCE);
+      await ds.getRepository(ApiToken).deleteAll();
+      await ds.getRepository(User).deleteAll();
+      const auth = fresh.gw.app.get(AuthService);
+      const both = await Promise.allSettled([auth.ensureFirstAdmin(), auth.ensureFirstAdmin()]);
+      expect(both.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+      expect(await ds.getRepository(User).countBy({ username: 'admin', isAdmin: true })).toBe(1);
+    } finally {
+      await fresh.stop();
+    }
   });
 });

@@ -53,7 +53,13 @@ export class AuthService {
       );
       return;
     }
-    await this.createUser(username, password, true);
+    try {
+      await this.createUser(username, password, true);
+    } catch (err) {
+      // Another instance of a cluster booting at the same time created it while this one hashed.
+      if (err instanceof ApiError && err.getStatus() === 409) return;
+      throw err;
+    }
     this.logger.info('created the first admin user', { username });
   }
 
