@@ -2,7 +2,8 @@ import { fakeHub } from '../fixtures/fake-adapter';
 import { ADMIN_PASSWORD, Api, eventually, startTestGateway } from '../support/gateway';
 import { ApiError } from '../../src/api/api-error';
 import { OutboxService } from '../../src/messaging/outbox.service';
-import { Message } from '../../src/storage/entities';
+import { Conversation, Message } from '../../src/storage/entities';
+import { ConversationsService } from '../../src/messaging/conversations.service';
 import { DATA_SOURCE } from '../../src/tokens';
 import type { DataSource } from 'typeorm';
 import { randomUUID } from 'node:crypto';
@@ -20,6 +21,7 @@ describe('message races (two clients of one user at once)', () => {
   let ownerId: string;
   let conv: string;
   let bobConv: string;
+  let aliceAccount: string;
 
   beforeAll(async () => {
     fakeHub.reset();
@@ -28,6 +30,7 @@ describe('message races (two clients of one user at once)', () => {
     ownerId = (await admin.call('GET', '/api/v1/me')).json.id as string;
     // Two accounts of the same user on one fake network: bob's side shows what the network carried.
     const convs: string[] = [];
+    const accounts: string[] = [];
     for (const user of ['alice', 'bob']) {
       const acc = await admin.call('POST', '/api/v1/accounts', {
         adapter: 'fake',
@@ -37,12 +40,14 @@ describe('message races (two clients of one user at once)', () => {
         async () => (await admin.call('GET', `/api/v1/accounts/${acc.json.id}`)).json.state === 'connected',
         'connected',
       );
+      accounts.push(acc.json.id as string);
       convs.push(
         (await admin.call('POST', '/api/v1/conversations', { accountId: acc.json.id, address: '#races' }))
           .json.id as string,
       );
     }
     [conv, bobConv] = convs as [string, string];
+    aliceAccount = accounts[0]!;
   });
   afterAll(async () => {
     await env?.stop();
@@ -209,6 +214,22 @@ describe('message races (two clients of one user at once)', () => {
       .get<DataSource>(DATA_SOURCE)
       .getRepository(Message)
       .findBy({ conversationId: conv, clientId });
+    expect(rows).toHaveLength(1);
+  });
+
+  it('one room opened twice at once: one conversation', async () => {
+    const conversations = env.gw.app.get(ConversationsService);
+    const both = await Promise.allSettled([
+      conversations.open(ownerId, { accountId: aliceAccount, address: '#opened-twice' }),
+      conversations.open(ownerId, { accountId: aliceAccount, address: '#opened-twice' }),
+    ]);
+    expect(both.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+    const ids = both.map((r) => (r as PromiseFulfilledResult<{ id: string }>).value.id);
+    expect(ids[0]).toBe(ids[1]);
+    const rows = await env.gw.app
+      .get<DataSource>(DATA_SOURCE)
+      .getRepository(Conversation)
+      .findBy({ accountId: aliceAccount, remoteId: '#opened-twice' });
     expect(rows).toHaveLength(1);
   });
 });
