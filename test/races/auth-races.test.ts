@@ -1,5 +1,6 @@
 import { ADMIN_PASSWORD, Api, startTestGateway } from '../support/gateway';
 import { AuthService } from '../../src/api/auth/auth.service';
+import type { ApiError } from '../../src/api/api-error';
 import { ApiToken, User } from '../../src/storage/entities';
 import { DATA_SOURCE } from '../../src/tokens';
 import type { DataSource } from 'typeorm';
@@ -51,5 +52,17 @@ describe('auth races', () => {
     } finally {
       await fresh.stop();
     }
+  });
+
+  it('wrong passwords tried all at once are limited like one after the other', async () => {
+    // The limit (10 by default) must hold for attempts that are all still hashing when the next one comes.
+    const auth = env.gw.app.get(AuthService);
+    const max = env.config.security.loginRateLimit.maxAttempts;
+    const tries = await Promise.allSettled(
+      Array.from({ length: max + 5 }, () => auth.login('admin', 'not-the-password', '192.0.2.7')),
+    );
+    const statuses = tries.map((r) => (r.status === 'rejected' ? (r.reason as ApiError).getStatus() : 200));
+    expect(statuses.filter((x) => x === 401)).toHaveLength(max);
+    expect(statuses.filter((x) => x === 429)).toHaveLength(5);
   });
 });

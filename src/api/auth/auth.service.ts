@@ -105,15 +105,15 @@ export class AuthService {
         'RATE_LIMITED',
         `too many failed logins; try again in ${Math.ceil(wait / 1000)} s`,
       );
+    // Counted as failed before the password is checked: attempts sent all at once would otherwise all pass
+    // the check above while the first ones hash, and the limit would not hold. A success clears it.
+    this.limiter.record(key);
     const user = await this.users.findOne({ where: { username: name } });
     // Verify against a dummy hash when the user is unknown so that timing does not reveal which names exist.
     const ok = user
       ? await verifyPassword(password, user.passwordHash)
       : (await verifyPassword(password, DUMMY_HASH), false);
-    if (!user || !ok) {
-      this.limiter.record(key);
-      throw ApiError.unauthorized('wrong username or password');
-    }
+    if (!user || !ok) throw ApiError.unauthorized('wrong username or password');
     this.limiter.reset(key);
     const token = newToken();
     const now = Date.now();
