@@ -89,9 +89,7 @@ describe.each(['sqlite', 'postgres'] as const)(
     }
 
     function notFound(r: PromiseSettledResult<unknown>): boolean {
-      return (
-        r.status === 'rejected' && r.reason instanceof ApiError && (r.reason).getStatus() === 404
-      );
+      return r.status === 'rejected' && r.reason instanceof ApiError && r.reason.getStatus() === 404;
     }
 
     // On PostgreSQL either transaction may take the locks first; on SQLite the first call runs first. Either
