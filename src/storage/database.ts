@@ -263,22 +263,84 @@ function serializeTransactions(ds: DataSource, durability?: SqliteDurability): v
   const original = manager.transaction.bind(manager) as (...args: unknown[]) => Promise<unknown>;
   const holding = durability ? durability.holding : new AsyncLocalStorage<true>();
   let tail: Promise<unknown> = Promise.resolve();
+  /** Runs `fn` alone on the connection: after everything queued before it, holding the lock. */
+  const exclusive = <T>(fn: () => Promise<T>, waitAtMostMs?: number): Promise<T> => {
+    const before = tail;
+    const turn =
+      waitAtMostMs === undefined
+        ? before
+        : Promise.race([before, new Promise((r) => setTimeout(r, waitAtMostMs).unref())]).then(() => {
+            if (lockHeld)
+              process.emitWarning(
+                `a write outside any transaction waited ${waitAtMostMs} ms for one that holds the connection; ` +
+                  'it runs inside that transaction now (a transaction awaiting work that writes outside it?)',
+                'SwitchboardStorage',
+              );
+          });
+    const run = turn.then(() =>
+      holding.run(true, async () => {
+        lockHeld = true;
+        try {
+          return await fn();
+        } finally {
+          lockHeld = false;
+        }
+      }),
+    );
+    tail = run.catch(() => undefined);
+    return run;
+  };
+  let lockHeld = false;
+  const afterDisk = <T>(run: Promise<T>): Promise<T> =>
+    durability ? run.then(async (v) => (await durability.durable(), v)) : run;
   const serialized = (...args: unknown[]): Promise<unknown> => {
     if (holding.getStore()) return original(...args);
-    const run = tail.then(() =>
-      holding.run(true, () =>
+    // The next transaction may start while this one's fsync runs: it joins the next fsync (group commit).
+    return afterDisk(
+      exclusive(() =>
         original(...args).catch((err: unknown) => {
           resetAfterFailedTransaction(ds);
           throw err;
         }),
       ),
     );
-    tail = run.catch(() => undefined);
-    // The next transaction may start while this one's fsync runs: it joins the next fsync (group commit).
-    return durability ? run.then(async (v) => (await durability.durable(), v)) : run;
   };
   (manager as unknown as { transaction: typeof serialized }).transaction = serialized;
+
+  // A write outside any transaction (a repository's insert/update/delete) takes its turn too. On the shared
+  // connection it would otherwise run inside whichever transaction is open at that moment, and that
+  // transaction's rollback would undo a write its caller was told had succeeded. Reads do not wait: they
+  // may see an open transaction's rows (SQLite's one connection has no isolation from itself).
+  const qr = (
+    ds.driver as unknown as {
+      createQueryRunner(mode: 'master'): {
+        isTransactionActive: boolean;
+        query(sql: string, ...rest: unknown[]): Promise<unknown>;
+      };
+    }
+  ).createQueryRunner('master');
+  const query = qr.query.bind(qr);
+  qr.query = (sql: string, ...rest: unknown[]): Promise<unknown> => {
+    // Ours (inside the lock), a read, or a transaction TypeORM opened beneath the wrapper (migrations).
+    if (
+      holding.getStore() ||
+      READ_ONLY.test(sql) ||
+      TX_END.test(sql) ||
+      (qr.isTransactionActive && !lockHeld)
+    )
+      return query(sql, ...rest);
+    return afterDisk(exclusive(() => query(sql, ...rest), PLAIN_WRITE_WAIT_MS));
+  };
 }
+
+/** Statements that end a transaction TypeORM opened itself. */
+const TX_END = /^\s*(COMMIT|ROLLBACK|END)\b/i;
+/**
+ * A plain write waits this long at most for the transaction holding the connection. Longer means that
+ * transaction is awaiting work that itself writes outside it: rather than a deadlock, the old behaviour,
+ * with a warning.
+ */
+const PLAIN_WRITE_WAIT_MS = 10_000;
 
 /**
  * Commits that wait for the disk without blocking the event loop, and checkpoints in a worker thread
@@ -317,7 +379,8 @@ function attachDurability(ds: DataSource, cfg: Extract<StorageConfig, { kind: 's
       if (inTx) wrote = true;
       else {
         durability.committedOne();
-        await durability.durable();
+        // A plain write taking its turn in the lock waits for the disk after leaving it (group commit).
+        if (!durability.holding.getStore()) await durability.durable();
       }
     }
     return result;

@@ -66,4 +66,32 @@ describe('overlapping transactions on SQLite', () => {
     });
     expect(await ds.getRepository(User).exists({ where: { username: 'nested' } })).toBe(true);
   });
+
+  it("a write outside any transaction is not undone by another one's rollback", async () => {
+    await ds.getRepository(User).insert(user('kept'));
+    const failing = ds.transaction(async (m) => {
+      await m.insert(User, user('doomed'));
+      await sleep(30);
+      throw new Error('this transaction fails');
+    });
+    const outcome = failing.then(
+      () => 'committed',
+      (e: unknown) => String(e),
+    );
+    // Meanwhile, elsewhere: a plain write, reported done once it resolves.
+    await sleep(5);
+    await ds.getRepository(User).insert(user('autocommitted'));
+    await ds.getRepository(User).update({ username: 'kept' }, { isAdmin: true });
+    expect(await outcome).toBe('Error: this transaction fails');
+    expect(await ds.getRepository(User).exists({ where: { username: 'doomed' } })).toBe(false);
+    expect(await ds.getRepository(User).exists({ where: { username: 'autocommitted' } })).toBe(true);
+    expect((await ds.getRepository(User).findOneByOrFail({ username: 'kept' })).isAdmin).toBe(true);
+  });
+
+  it('a plain write issued from inside a transaction (same async context) does not wait for it', async () => {
+    await ds.transaction(async () => {
+      await ds.getRepository(User).insert(user('inner-plain'));
+    });
+    expect(await ds.getRepository(User).exists({ where: { username: 'inner-plain' } })).toBe(true);
+  });
 });
