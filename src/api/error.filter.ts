@@ -86,6 +86,13 @@ export function isUniqueViolation(err: unknown): boolean {
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
 }
 
+/** A row refers to one that is gone (SQLite's FOREIGN KEY failure, PostgreSQL's 23503). */
+export function isForeignKeyViolation(err: unknown): boolean {
+  const e = err as { code?: unknown; driverError?: { code?: unknown } } | null;
+  const code = e?.driverError?.code ?? e?.code;
+  return code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || code === '23503';
+}
+
 /** Turns every error into `{ error: { code, message } }`; unknown errors are logged and answered 500 without detail. */
 export function toErrorBody(err: unknown, logger?: Logger): { status: number; body: ApiErrorBody } {
   if (err instanceof ApiError) return { status: err.getStatus(), body: err.getResponse() as ApiErrorBody };

@@ -1,8 +1,9 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AccountsService } from '../accounts/accounts.service';
 import { ClientEventsService } from '../events/client-events.service';
 import { ApiError } from '../api/api-error';
+import { isForeignKeyViolation } from '../api/error.filter';
 import {
   isReceiptsCapable,
   isRoomsCapable,
@@ -94,14 +95,29 @@ export class ConversationsService {
         { field: 'endpointId' },
       ]);
     }
-    const conv = await findOrCreateConversation(this.ds.manager, {
-      ownerId,
-      accountId,
-      remoteId: summary.roomId,
-      kind: summary.kind,
-      ...(summary.title !== undefined ? { title: summary.title } : {}),
-      ...(input.endpointId ? { peerEndpointId: input.endpointId } : {}),
-    });
+    let conv: Conversation;
+    try {
+      conv = await findOrCreateConversation(this.ds.manager, {
+        ownerId,
+        accountId,
+        remoteId: summary.roomId,
+        kind: summary.kind,
+        ...(summary.title !== undefined ? { title: summary.title } : {}),
+        ...(input.endpointId ? { peerEndpointId: input.endpointId } : {}),
+      });
+    } catch (err) {
+      // The account was deleted while its room was being joined: the conversation has nothing to belong to.
+      if (
+        isForeignKeyViolation(err) &&
+        !(await this.ds.getRepository(Account).exists({ where: { id: accountId } }))
+      )
+        throw new ApiError(
+          HttpStatus.NOT_FOUND,
+          'NOT_FOUND',
+          'account not found: it was deleted while the conversation was being opened',
+        );
+      throw err;
+    }
     return { id: conv.id, accountId, kind: conv.kind, title: conv.title, address: conv.remoteId };
   }
 

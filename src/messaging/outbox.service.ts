@@ -1,8 +1,9 @@
-import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AccountsService } from '../accounts/accounts.service';
 import { ApiError } from '../api/api-error';
+import { isForeignKeyViolation } from '../api/error.filter';
 import { MetricsService } from '../api/health/metrics.service';
 import type { AppConfig } from '../config';
 import type { Logger } from '../common/logger';
@@ -157,6 +158,16 @@ export class OutboxService implements OnApplicationBootstrap {
         const dup = await repo.findOne({ where: { conversationId, clientId: input.clientId } });
         if (dup) return this.resubmitted(dup);
       }
+      // The account was deleted after the conversation was read, and the conversation with it.
+      if (
+        isForeignKeyViolation(err) &&
+        !(await this.ds.getRepository(Conversation).exists({ where: { id: conversationId } }))
+      )
+        throw new ApiError(
+          HttpStatus.NOT_FOUND,
+          'NOT_FOUND',
+          'conversation not found: its account was deleted',
+        );
       throw err;
     }
     try {
