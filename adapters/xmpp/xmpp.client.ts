@@ -1017,6 +1017,8 @@ export class XmppClient
     };
     this.rooms.set(room, r);
     const joined = new Promise<void>((resolve, reject) => r.waiters.push({ resolve, reject }));
+    // A close while the presence below is written rejects this before the race awaits it: not unhandled.
+    joined.catch(() => undefined);
     if (!existing) {
       const show = buildPresence(
         this.myPresence.state === 'offline' ? { state: 'available' } : this.myPresence,

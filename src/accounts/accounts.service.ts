@@ -202,12 +202,28 @@ export class AccountsService implements ClientHost, OnApplicationShutdown {
     return this.view(await this.owned(ownerId, id));
   }
 
+  // Accounts whose removal is under way: their client is stopping while the row still exists.
+  private readonly removing = new Set<string>();
+
   async remove(ownerId: string, id: string): Promise<void> {
     const row = await this.owned(ownerId, id);
-    await this.supervisor.stop(row.id);
-    this.refs.delete(row.id);
-    await this.repo.delete({ id: row.id });
+    this.removing.add(row.id);
+    try {
+      await this.supervisor.stop(row.id);
+      this.refs.delete(row.id);
+      await this.repo.delete({ id: row.id });
+    } finally {
+      this.removing.delete(row.id);
+    }
     await this.refreshGauge();
+  }
+
+  /**
+   * True when the account is deleted or being deleted: a request whose network call failed while the
+   * client was stopped under it answers "account not found", not the client's error.
+   */
+  async gone(id: string): Promise<boolean> {
+    return this.removing.has(id) || !(await this.repo.exists({ where: { id } }));
   }
 
   /** The account's running client if it is connected now, else undefined. */

@@ -84,12 +84,12 @@ export class ConversationsService {
       if (!ep) throw ApiError.notFound('endpoint');
       accountId = ep.accountId;
       const client = this.connectedRoomsClient(accountId);
-      summary = await client.openDirect(RemoteUserId(ep.address));
+      summary = await this.unlessDeleted(accountId, client.openDirect(RemoteUserId(ep.address)));
     } else if (input.accountId && input.address) {
       const account = await this.accounts.owned(ownerId, input.accountId);
       accountId = account.id;
       const client = this.connectedRoomsClient(accountId);
-      summary = await client.joinRoom(input.address);
+      summary = await this.unlessDeleted(accountId, client.joinRoom(input.address));
     } else {
       throw ApiError.validation('send either {endpointId} or {accountId, address}', [
         { field: 'endpointId' },
@@ -107,18 +107,20 @@ export class ConversationsService {
       });
     } catch (err) {
       // The account was deleted while its room was being joined: the conversation has nothing to belong to.
-      if (
-        isForeignKeyViolation(err) &&
-        !(await this.ds.getRepository(Account).exists({ where: { id: accountId } }))
-      )
-        throw new ApiError(
-          HttpStatus.NOT_FOUND,
-          'NOT_FOUND',
-          'account not found: it was deleted while the conversation was being opened',
-        );
+      if (isForeignKeyViolation(err) && (await this.accounts.gone(accountId))) throw deletedWhileOpening();
       throw err;
     }
     return { id: conv.id, accountId, kind: conv.kind, title: conv.title, address: conv.remoteId };
+  }
+
+  /** The network's answer, unless the account was deleted meanwhile: its client was stopped under the call. */
+  private async unlessDeleted<T>(accountId: string, call: Promise<T>): Promise<T> {
+    try {
+      return await call;
+    } catch (err) {
+      if (await this.accounts.gone(accountId)) throw deletedWhileOpening();
+      throw err;
+    }
   }
 
   private connectedRoomsClient(accountId: string) {
@@ -128,4 +130,12 @@ export class ConversationsService {
       throw ApiError.badRequest('this network cannot open conversations from the gateway');
     return client;
   }
+}
+
+function deletedWhileOpening(): ApiError {
+  return new ApiError(
+    HttpStatus.NOT_FOUND,
+    'NOT_FOUND',
+    'account not found: it was deleted while the conversation was being opened',
+  );
 }

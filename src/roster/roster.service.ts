@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource, In, type EntityManager } from 'typeorm';
 import { AccountsService } from '../accounts/accounts.service';
@@ -329,7 +329,18 @@ export class RosterService implements OnModuleInit {
     if (!client) throw ApiError.conflict('the account is not connected; try again when it is');
     if (!isRosterCapable(client))
       throw ApiError.badRequest(`the ${account.adapterId} network keeps no buddy list`);
-    await client.addContact(RemoteUserId(address));
+    try {
+      await client.addContact(RemoteUserId(address));
+    } catch (err) {
+      // The account was deleted while the network was asked: its client was stopped under the request.
+      if (await this.accounts.gone(account.id))
+        throw new ApiError(
+          HttpStatus.NOT_FOUND,
+          'NOT_FOUND',
+          'account not found: it was deleted while the contact was being added',
+        );
+      throw err;
+    }
     return { accountId: account.id, address };
   }
 
