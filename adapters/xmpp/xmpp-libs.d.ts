@@ -136,7 +136,7 @@ declare module '@xmpp/iq/caller' {
   import type xml from '@xmpp/xml';
   export interface IqCaller {
     /** Pending requests by id (internal to @xmpp/iq; used to fail them when the connection is gone). */
-    handlers: Map<string, { reject(e: Error): void }>;
+    handlers: Map<string, { promise: Promise<unknown>; reject(e: Error): void }>;
     request(stanza: xml.Element, timeout?: number): Promise<xml.Element>;
     get(element: xml.Element, to?: string, timeout?: number): Promise<xml.Element | undefined>;
     set(element: xml.Element, to?: string, timeout?: number): Promise<xml.Element | undefined>;

@@ -33,6 +33,7 @@ import {
 } from '@switchboard/sdk';
 import xml from '@xmpp/xml';
 import { createXmppConnection, type XmppConnection } from './xmpp-connection.factory';
+import { failPendingRequests } from './iq-requests';
 import {
   bareJid,
   mapMessage,
@@ -1431,11 +1432,7 @@ export class XmppClient
     clearInterval(this.keepalive);
     this.keepalive = undefined;
     // Requests that will never be answered now: fail them, which also stops their timeout timers.
-    const pending = this.conn?.iqCaller.handlers;
-    if (pending) {
-      for (const d of pending.values()) d.reject(new Error('disconnected'));
-      pending.clear();
-    }
+    if (this.conn) failPendingRequests(this.conn.iqCaller, 'disconnected');
     transportSocket(this.conn?.entity.socket)?.destroy();
     for (const r of this.rooms.values())
       for (const w of r.waiters.splice(0)) w.reject(new SendError('disconnected', true, 'disconnected'));
