@@ -13,6 +13,8 @@ export type ApiErrorCode =
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'RATE_LIMITED'
   | 'UNAVAILABLE'
+  /** The network itself turned the request down (a room that does not exist, one we may not join). */
+  | 'NETWORK_REFUSED'
   | 'INTERNAL';
 
 export interface ApiErrorBody {

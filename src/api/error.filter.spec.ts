@@ -1,5 +1,6 @@
 import { QueryFailedError } from 'typeorm';
 import { isDatabaseUnavailable, toErrorBody } from './error.filter';
+import { SendError } from '../sdk';
 
 describe('isDatabaseUnavailable', () => {
   it.each([
@@ -36,6 +37,31 @@ describe('isDatabaseUnavailable', () => {
     expect(toErrorBody(new Error('Connection terminated unexpectedly'))).toEqual({
       status: 503,
       body: { error: { code: 'UNAVAILABLE', message: expect.any(String) } },
+    });
+  });
+});
+
+describe('toErrorBody: an adapter SendError that reached a request', () => {
+  it('is a 422 NETWORK_REFUSED with the reason when the network said no for good', () => {
+    expect(toErrorBody(new SendError('M_FORBIDDEN: not invited', false, 'M_FORBIDDEN'))).toEqual({
+      status: 422,
+      body: {
+        error: {
+          code: 'NETWORK_REFUSED',
+          message: 'the network refused it: M_FORBIDDEN: not invited',
+          details: { reason: 'M_FORBIDDEN' },
+        },
+      },
+    });
+  });
+
+  it('is a 503 when the network may answer later, and a 429 with its wait when it rate limits', () => {
+    expect(toErrorBody(new SendError('no answer', true)).status).toBe(503);
+    const limited = toErrorBody(new SendError('slow down', true, 'rate_limited', 2500));
+    expect(limited).toMatchObject({
+      status: 429,
+      retryAfterMs: 2500,
+      body: { error: { code: 'RATE_LIMITED' } },
     });
   });
 });

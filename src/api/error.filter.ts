@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
 import type { Response } from 'express';
 import type { Logger } from '../common/logger';
+import { isSendError } from '../sdk';
 import { ApiError, type ApiErrorBody, type ApiErrorCode } from './api-error';
 
 const STATUS_CODES: Partial<Record<number, ApiErrorCode>> = {
@@ -93,8 +94,45 @@ export function isForeignKeyViolation(err: unknown): boolean {
   return code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || code === '23503';
 }
 
+/**
+ * An adapter's SendError that reached a request (joining a room, adding a contact): the network's own
+ * answer, so the user's, not the gateway's fault. Refused for good → 422 with the network's reason;
+ * rate limited → 429 with Retry-After; anything passing → 503.
+ */
+function networkError(
+  err: unknown,
+): { status: number; body: ApiErrorBody; retryAfterMs?: number } | undefined {
+  if (!isSendError(err)) return undefined;
+  if (err.code === 'rate_limited' || err.retryAfterMs !== undefined)
+    return {
+      status: 429,
+      body: { error: { code: 'RATE_LIMITED', message: `the network asks to slow down: ${err.message}` } },
+      ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
+    };
+  if (err.retryable)
+    return {
+      status: 503,
+      body: {
+        error: { code: 'UNAVAILABLE', message: `the network did not answer: ${err.message}; try again` },
+      },
+    };
+  return {
+    status: 422,
+    body: {
+      error: {
+        code: 'NETWORK_REFUSED',
+        message: `the network refused it: ${err.message}`,
+        details: { reason: err.code },
+      },
+    },
+  };
+}
+
 /** Turns every error into `{ error: { code, message } }`; unknown errors are logged and answered 500 without detail. */
-export function toErrorBody(err: unknown, logger?: Logger): { status: number; body: ApiErrorBody } {
+export function toErrorBody(
+  err: unknown,
+  logger?: Logger,
+): { status: number; body: ApiErrorBody; retryAfterMs?: number } {
   if (err instanceof ApiError) return { status: err.getStatus(), body: err.getResponse() as ApiErrorBody };
   const parsed = bodyParserError(err);
   if (parsed) return { status: parsed.getStatus(), body: parsed.getResponse() as ApiErrorBody };
@@ -121,6 +159,8 @@ export function toErrorBody(err: unknown, logger?: Logger): { status: number; bo
       body: { error: { code: 'UNAVAILABLE', message: 'storage is unavailable; try again shortly' } },
     };
   }
+  const refused = networkError(err);
+  if (refused) return refused;
   if (isUniqueViolation(err)) {
     return { status: 409, body: { error: { code: 'CONFLICT', message: 'that already exists' } } };
   }
@@ -135,8 +175,10 @@ export class ApiErrorFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') return;
     const res = host.switchToHttp().getResponse<Response>();
-    const { status, body } = toErrorBody(exception, this.logger);
+    const { status, body, retryAfterMs } = toErrorBody(exception, this.logger);
     if (res.headersSent) return;
+    if (retryAfterMs !== undefined)
+      res.setHeader('Retry-After', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
     res.status(status).json(body);
   }
 }
