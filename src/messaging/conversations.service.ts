@@ -83,12 +83,12 @@ export class ConversationsService {
       const ep = await this.ds.getRepository(Endpoint).findOne({ where: { id: input.endpointId, ownerId } });
       if (!ep) throw ApiError.notFound('endpoint');
       accountId = ep.accountId;
-      const client = this.connectedRoomsClient(accountId);
+      const client = await this.connectedRoomsClient(accountId);
       summary = await this.unlessDeleted(accountId, client.openDirect(RemoteUserId(ep.address)));
     } else if (input.accountId && input.address) {
       const account = await this.accounts.owned(ownerId, input.accountId);
       accountId = account.id;
-      const client = this.connectedRoomsClient(accountId);
+      const client = await this.connectedRoomsClient(accountId);
       summary = await this.unlessDeleted(accountId, client.joinRoom(input.address));
     } else {
       throw ApiError.validation('send either {endpointId} or {accountId, address}', [
@@ -123,9 +123,13 @@ export class ConversationsService {
     }
   }
 
-  private connectedRoomsClient(accountId: string) {
+  private async connectedRoomsClient(accountId: string) {
     const client = this.accounts.connectedClient(accountId);
-    if (!client) throw ApiError.conflict('the account is not connected; try again when it is');
+    if (!client) {
+      // Stopped because it is being deleted: "try again" would be wrong.
+      if (await this.accounts.gone(accountId)) throw deletedWhileOpening();
+      throw ApiError.conflict('the account is not connected; try again when it is');
+    }
     if (!isRoomsCapable(client))
       throw ApiError.badRequest('this network cannot open conversations from the gateway');
     return client;

@@ -105,14 +105,14 @@ describe('account deletion races (a request through an account being deleted)', 
     expect(await leftBehind(ds, account)).toBe(0);
   });
 
-  it('a deletion started first and a room opened right after it: a 409 (the account stopped), no row', async () => {
+  it('a deletion started first and a room opened right after it: a named 404 (not "try again"), no row', async () => {
     const { account } = await connectedAccount();
     const [removed, opened] = await Promise.allSettled([
       env.gw.app.get(AccountsService).remove(ownerId, account),
       env.gw.app.get(ConversationsService).open(ownerId, { accountId: account, address: '#later' }),
     ]);
     expect(removed.status).toBe('fulfilled');
-    refused(opened, 409, /the account is not connected/);
+    refused(opened, 404, /account not found: it was deleted while the conversation was being opened/);
     expect(await leftBehind(ds, account)).toBe(0);
   });
 
