@@ -80,6 +80,14 @@ describe('SIP calls through the gateway (kamailio + baresip)', () => {
   });
 
   const callState = async (id: string) => (await api.call('GET', `/api/v1/calls/${id}`)).json;
+  /** The incoming call that rings at the gateway, once the API lists it. */
+  const ringingIncomingCall = () =>
+    eventually(async () => {
+      const r = await api.call('GET', '/api/v1/calls');
+      return (r.json as { id: string; direction: string; state: string }[]).find(
+        (c) => c.direction === 'incoming' && c.state === 'ringing',
+      );
+    }, 'the incoming call');
   const waitState = (id: string, state: string, what: string) =>
     eventually(async () => {
       const c = await callState(id);
@@ -182,12 +190,7 @@ describe('SIP calls through the gateway (kamailio + baresip)', () => {
   it('an incoming call rings as a call.state event, and the user can reject it', async () => {
     manual.events.length = 0;
     await manual.command('dial', kamailio.uri('gw'));
-    const incoming = await eventually(async () => {
-      const r = await api.call('GET', '/api/v1/calls');
-      return (r.json as { id: string; direction: string; state: string }[]).find(
-        (c) => c.direction === 'incoming' && c.state === 'ringing',
-      );
-    }, 'the incoming call');
+    const incoming = await ringingIncomingCall();
     expect((await callState(incoming.id)).route).toMatchObject({ address: kamailio.uri('carol') });
     const rejected = await api.call('POST', `/api/v1/calls/${incoming.id}/reject`);
     expect(rejected.json).toMatchObject({ state: 'ended', endReason: 'rejected' });
@@ -197,12 +200,7 @@ describe('SIP calls through the gateway (kamailio + baresip)', () => {
   it('an incoming call the user accepts is answered by the gateway leg, with audio', async () => {
     manual.events.length = 0;
     await manual.command('dial', kamailio.uri('gw'));
-    const incoming = await eventually(async () => {
-      const r = await api.call('GET', '/api/v1/calls');
-      return (r.json as { id: string; direction: string; state: string }[]).find(
-        (c) => c.direction === 'incoming' && c.state === 'ringing',
-      );
-    }, 'the incoming call');
+    const incoming = await ringingIncomingCall();
     const accepted = await api.call('POST', `/api/v1/calls/${incoming.id}/accept`, {});
     expect(accepted.json).toMatchObject({ state: 'connected' });
     await manual.waitForEvent('CALL_ESTABLISHED');
@@ -218,12 +216,7 @@ describe('SIP calls through the gateway (kamailio + baresip)', () => {
   it('two clients accepting the same call at once: one answers it, the other gets a 409', async () => {
     manual.events.length = 0;
     await manual.command('dial', kamailio.uri('gw'));
-    const incoming = await eventually(async () => {
-      const r = await api.call('GET', '/api/v1/calls');
-      return (r.json as { id: string; direction: string; state: string }[]).find(
-        (c) => c.direction === 'incoming' && c.state === 'ringing',
-      );
-    }, 'the incoming call');
+    const incoming = await ringingIncomingCall();
     // Straight into the service, so that both are under way before either has answered.
     const owner = (await api.call('GET', '/api/v1/me')).json.id as string;
     const calls = env.gw.app.get(CallsService);
