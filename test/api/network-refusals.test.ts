@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { ADMIN_PASSWORD, Api, eventually, startTestGateway } from '../support/gateway';
+import { addAccount } from '../support/bridge-env';
+import { ADMIN_PASSWORD, Api, startTestGateway } from '../support/gateway';
 import { startMatrixHomeserver, type MatrixHomeserver } from '../support/matrix-homeserver';
 import { as } from '../matrix-homeserver/matrix-http';
 
@@ -23,16 +24,12 @@ describe('API: what a network refuses is a 422 with its reason', () => {
     privateRoom = await owner.createRoom({ preset: 'private_chat', name: 'invite only' });
     env = await startTestGateway({ adapters: [{ id: 'matrix', path: MATRIX_ADAPTER_PATH }] });
     api = await new Api(env.gw.url).login('admin', ADMIN_PASSWORD);
-    const account = await api.call('POST', '/api/v1/accounts', {
-      adapter: 'matrix',
-      options: { homeserverUrl: hs.url, userId: 'gw', password: 'gw-password', syncTimeoutMs: 1000 },
+    accountId = await addAccount(api, 'matrix', {
+      homeserverUrl: hs.url,
+      userId: 'gw',
+      password: 'gw-password',
+      syncTimeoutMs: 1000,
     });
-    expect(account.status).toBe(201);
-    accountId = account.json.id as string;
-    await eventually(
-      async () => (await api.call('GET', `/api/v1/accounts/${accountId}`)).json.state === 'connected',
-      'the Matrix account connected',
-    );
   });
 
   afterAll(async () => {
