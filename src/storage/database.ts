@@ -263,6 +263,8 @@ function serializeTransactions(ds: DataSource, durability?: SqliteDurability): v
   const original = manager.transaction.bind(manager) as (...args: unknown[]) => Promise<unknown>;
   const holding = durability ? durability.holding : new AsyncLocalStorage<true>();
   let tail: Promise<unknown> = Promise.resolve();
+  /** A serialized transaction (or plain write) holds the connection right now. */
+  let lockHeld = false;
   /** Runs `fn` alone on the connection: after everything queued before it, holding the lock. */
   const exclusive = <T>(fn: () => Promise<T>, waitAtMostMs?: number): Promise<T> => {
     const before = tail;
@@ -290,7 +292,6 @@ function serializeTransactions(ds: DataSource, durability?: SqliteDurability): v
     tail = run.catch(() => undefined);
     return run;
   };
-  let lockHeld = false;
   const afterDisk = <T>(run: Promise<T>): Promise<T> =>
     durability ? run.then(async (v) => (await durability.durable(), v)) : run;
   const serialized = (...args: unknown[]): Promise<unknown> => {
