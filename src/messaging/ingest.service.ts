@@ -9,6 +9,7 @@ import { toHtml, toPlainText, type RemoteEvent, type RemoteEventOf } from '../sd
 import { Account, Conversation, Endpoint, Message, MessageRemoteId, Person } from '../storage/entities';
 import { insertRow } from '../common/db';
 import { selectRows, selectValue, updateById } from '../storage/bulk-insert';
+import { transactionCommitted } from '../storage/database';
 import { CONFIG, DATA_SOURCE, LOGGER, QUEUE } from '../tokens';
 import { toMs } from '../common/time';
 import { findOrCreateConversation } from './conversation.store';
@@ -361,7 +362,7 @@ export class IngestService implements OnApplicationBootstrap {
       jobs: [],
     };
     // The client events are written with the messages (one commit) and pushed to connections after it.
-    const deliver = await this.ds.transaction(async (m) => {
+    const { value: deliver, durable } = await transactionCommitted(this.ds, async (m) => {
       for (const e of events) await this.storeMessage(m, batch, e);
       for (const { conv, at } of batch.touched.values()) {
         await updateById(m, Conversation, conv.id, {
@@ -375,7 +376,9 @@ export class IngestService implements OnApplicationBootstrap {
       }
       return this.events.stage(m, account.ownerId, batch.events);
     });
-    // The copies go out at once through their conversations' lanes (or the queue, when work waits there).
+    // The copies go out at once through their conversations' lanes (or the queue, when work waits there),
+    // on the commit: a crash keeps it, and a relay does not wait for the disk (ADR 0012 decision 14). The
+    // clients' events and the adapter's emit still do.
     if (batch.jobs.length) {
       this.relayClock.received(
         batch.jobs.map((j) => j.data.messageId),
@@ -383,6 +386,7 @@ export class IngestService implements OnApplicationBootstrap {
       );
       await this.lanes.send(batch.jobs);
     }
+    await durable;
     await deliver();
   }
 

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { DataSource, MigrationExecutor, type DataSourceOptions } from 'typeorm';
+import { DataSource, MigrationExecutor, type DataSourceOptions, type EntityManager } from 'typeorm';
 import { ENTITIES } from './entities';
 import { SqliteDurability } from '../common/sqlite-durability';
 import { MIGRATIONS } from './migrations';
@@ -307,6 +307,22 @@ function serializeTransactions(ds: DataSource, durability?: SqliteDurability): v
     );
   };
   (manager as unknown as { transaction: typeof serialized }).transaction = serialized;
+  const committed: CommittedOnly = async <T>(work: (m: EntityManager) => Promise<T>) => {
+    const run = (): Promise<T> => original(work) as Promise<T>;
+    // Inside another transaction it is part of that one, whose own caller waits for the disk.
+    if (holding.getStore()) return { value: await run(), durable: Promise.resolve() };
+    const value = await exclusive(() =>
+      run().catch((err: unknown) => {
+        resetAfterFailedTransaction(ds);
+        throw err;
+      }),
+    );
+    // Asked for now: it covers this commit (and joins the next group fsync), whenever it is awaited.
+    const durable = durability ? durability.durable() : Promise.resolve();
+    durable.catch(() => undefined); // the caller gets the rejection when it awaits
+    return { value, durable };
+  };
+  committedOnly.set(ds, committed);
 
   // A write outside any transaction (a repository's insert/update/delete) takes its turn too. On the shared
   // connection it would otherwise run inside whichever transaction is open at that moment, and that
@@ -332,6 +348,27 @@ function serializeTransactions(ds: DataSource, durability?: SqliteDurability): v
       return query(sql, ...rest);
     return afterDisk(exclusive(() => query(sql, ...rest), PLAIN_WRITE_WAIT_MS));
   };
+}
+
+type CommittedOnly = <T>(
+  work: (m: EntityManager) => Promise<T>,
+) => Promise<{ value: T; durable: Promise<void> }>;
+const committedOnly = new WeakMap<DataSource, CommittedOnly>();
+
+/**
+ * A transaction that resolves once it is committed, before the disk has it: `durable` resolves once it
+ * would survive a power loss too (ADR 0012 decision 14). For work that may go ahead on a commit a process
+ * crash keeps (a bridge copy goes out to its network) while its caller's answer still waits for the disk.
+ * On SQLite with `synchronous: normal`, and on PostgreSQL (whose COMMIT returns once on disk), `durable` is
+ * settled already; inside another transaction, `work` is part of that one and its caller waits for the disk.
+ */
+export async function transactionCommitted<T>(
+  ds: DataSource,
+  work: (m: EntityManager) => Promise<T>,
+): Promise<{ value: T; durable: Promise<void> }> {
+  const sqlite = committedOnly.get(ds);
+  if (sqlite) return sqlite(work);
+  return { value: await ds.transaction(work), durable: Promise.resolve() };
 }
 
 /** Statements that end a transaction TypeORM opened itself. */

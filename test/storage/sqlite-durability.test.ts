@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import { createQueue } from '../../src/queue';
-import { openDatabase } from '../../src/storage';
+import Database from 'better-sqlite3';
+import { openDatabase, transactionCommitted } from '../../src/storage';
 import { User } from '../../src/storage/entities';
 import { eventually as poll } from '../support/gateway';
 
@@ -138,6 +139,53 @@ describe('SQLite commits that wait for the disk off the event loop', () => {
       const raw = (ds.driver as unknown as { databaseConnection: { inTransaction: boolean } })
         .databaseConnection;
       expect(raw.inTransaction).toBe(false);
+    } finally {
+      fsyncs.release();
+      fsyncs.restore();
+    }
+  });
+
+  it('full: transactionCommitted resolves at the commit and reports the disk separately', async () => {
+    const ds = await open('full', 'committed.sqlite');
+    const fsyncs = holdFsyncs();
+    try {
+      const { value, durable } = await transactionCommitted(ds, async (m) => {
+        await m.insert(User, user('relayed'));
+        return 'copy-1';
+      });
+      // The commit is done (a second connection reads the row) while the fsync is still held.
+      expect(value).toBe('copy-1');
+      const reader = new Database(path.join(dir, 'committed.sqlite'), { readonly: true });
+      try {
+        expect(reader.prepare('SELECT username FROM users').all()).toEqual([{ username: 'relayed' }]);
+      } finally {
+        reader.close();
+      }
+      let onDisk = false;
+      void durable.then(() => (onDisk = true));
+      await eventually(() => expect(fsyncs.held.length).toBe(1));
+      await new Promise((r) => setTimeout(r, 50));
+      expect(onDisk).toBe(false);
+      fsyncs.release();
+      await durable;
+      expect(onDisk).toBe(true);
+      // A failing one rolls back and leaves the connection usable.
+      await expect(
+        transactionCommitted(ds, async (m) => {
+          await m.insert(User, user('half'));
+          throw new Error('refused');
+        }),
+      ).rejects.toThrow('refused');
+      expect((await ds.getRepository(User).find()).map((u) => u.username)).toEqual(['relayed']);
+      // Inside another transaction it is part of that one.
+      const outer = ds.transaction(async () => {
+        const inner = await transactionCommitted(ds, async (m) => m.insert(User, user('nested')));
+        await inner.durable; // settled at once: the outer transaction is the one that waits
+      });
+      await eventually(() => expect(fsyncs.held.length).toBe(1));
+      fsyncs.release();
+      await outer;
+      expect(await ds.getRepository(User).count()).toBe(2);
     } finally {
       fsyncs.release();
       fsyncs.restore();
