@@ -150,7 +150,8 @@ const databaseSchema = z.strictObject({
   sqliteSynchronous: key(oneOf(['full', 'normal']).default('full'), {
     description:
       'How SQLite commits (the database and the embedded queue). full: every commit waits for the disk, so ' +
-      'whatever the gateway has accepted survives a power loss or an OS crash. normal: commits do not wait ' +
+      'whatever the gateway has accepted survives a power loss or an OS crash (bridge copies go out on the ' +
+      'commit itself: after a power loss one may be relayed twice). normal: commits do not wait ' +
       'for the disk — lower latency and more messages per second — and survive a crash of the gateway ' +
       'process (kill -9), but a power loss may undo the last moments of commits (never corrupt the files).',
     example: 'normal',
