@@ -214,7 +214,8 @@ async function setup(): Promise<Env> {
   // Plaintext c2s so the bench's raw clients need no TLS stack; the gateway's XMPP account uses STARTTLS.
   const prosody = await startProsody({ domain: DOMAIN, allowPlaintext: true, components: [component] });
   teardown.push(() => prosody.stop());
-  const inspircd = await startInspircd();
+  // The sender posts up to 800 lines a second, run after run: never closed for flooding half-way.
+  const inspircd = await startInspircd({ commandsPerSecond: 100_000 });
   teardown.push(() => inspircd.stop());
   for (const u of ['relay', 'watcher', 'talker']) await prosody.registerUser(u, `${u}-password`);
   const biboumi = await startBiboumi({ prosody, component, irc: inspircd });

@@ -49,6 +49,11 @@ export interface InspircdOptions {
   services?: boolean;
   /** New channels keep their last 50 lines and replay them to joiners (m_chanhistory, mode +H). */
   channelHistory?: boolean;
+  /**
+   * Commands per second a client may keep sending before InspIRCd closes its link for "Excess Flood"
+   * (default 100, with 1,000 of slack). The relay bench's sender posts thousands of lines at 800/s.
+   */
+  commandsPerSecond?: number;
 }
 
 export interface InspircdServer {
@@ -195,7 +200,8 @@ export async function startInspircd(options: InspircdOptions = {}): Promise<Insp
       options.password === undefined ? '' : ` password="${xmlAttr(options.password)}" hash="plaintext"`;
     lines.push(
       `<connect name="main" allow="*" timeout="30" pingfreq="120" hardsendq="1048576" softsendq="65536"` +
-        ` recvq="65536" threshold="1000" commandrate="100000" fakelag="no" localmax="1000" globalmax="1000"` +
+        ` recvq="65536" threshold="1000" commandrate="${Math.round((options.commandsPerSecond ?? 100) * 1000)}"` +
+        ` fakelag="no" localmax="1000" globalmax="1000"` +
         ` maxchans="100" limit="5000" resolvehostnames="no" useident="no"${password}>`,
       `<pid file="${join(dir, 'inspircd.pid')}">`,
       `<log method="file" type="* -USERINPUT -USEROUTPUT" level="default" target="${join(dir, 'ircd.log')}">`,
