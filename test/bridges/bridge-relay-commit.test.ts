@@ -1,7 +1,7 @@
-import fs from 'node:fs';
 import { RemoteRoomId, TransactionId, type RemoteEvent } from '../../src/sdk';
 import { fakeHub, type FakeNetwork } from '../fixtures/fake-adapter';
 import { ADMIN_PASSWORD, Api, eventually, startTestGateway } from '../support/gateway';
+import { holdFsyncs } from '../support/hold-fsyncs';
 
 const textIn = (events: readonly RemoteEvent[], room: string, text: string): boolean =>
   events.some((e) => e.type === 'message' && e.roomId === room && e.text.includes(text));
@@ -60,12 +60,7 @@ describe('bridges: a copy goes out on the commit, before the disk confirms it', 
   });
 
   it('with the fsync held, the copy reaches the other room while the source is still unacknowledged', async () => {
-    const real = fs.fsync;
-    const held: (() => void)[] = [];
-    const spy = jest
-      .spyOn(fs, 'fsync')
-      .mockImplementation(((fd: number, cb: (e: unknown) => void) =>
-        real(fd, (err) => held.push(() => cb(err)))) as typeof fs.fsync);
+    const fsyncs = holdFsyncs();
     try {
       net.send('alice', {
         roomId: RemoteRoomId('#a'),
@@ -74,14 +69,14 @@ describe('bridges: a copy goes out on the commit, before the disk confirms it', 
       });
       await eventually(async () => textIn(net.pending('bob'), '#b', 'before the disk'), 'the copy in #b');
       // The fake network keeps an event queued until the gateway's emit resolves: it waits for the disk.
-      expect(held.length).toBeGreaterThan(0);
+      expect(fsyncs.held.length).toBeGreaterThan(0);
       expect(textIn(net.pending('gw'), '#a', 'before the disk')).toBe(true);
-      spy.mockRestore();
-      held.splice(0).forEach((f) => f());
+      fsyncs.restore();
+      fsyncs.release();
       await eventually(async () => net.pending('gw').length === 0, 'the source acknowledged');
     } finally {
-      spy.mockRestore();
-      held.splice(0).forEach((f) => f());
+      fsyncs.restore();
+      fsyncs.release();
     }
     // Once, and only the copy: nothing was sent twice.
     const copies = net

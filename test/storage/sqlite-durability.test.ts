@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { openDatabase, transactionCommitted } from '../../src/storage';
 import { User } from '../../src/storage/entities';
 import { eventually as poll } from '../support/gateway';
+import { holdFsyncs } from '../support/hold-fsyncs';
 
 /** Polls an expectation until it holds. */
 const eventually = (check: () => void, timeoutMs = 10_000) =>
@@ -33,20 +34,6 @@ describe('SQLite commits that wait for the disk off the event loop', () => {
     return ds;
   };
   const user = (name: string) => ({ username: name, passwordHash: 'x', isAdmin: false });
-  /** fsync calls on the WAL file, each reported done only when `release` is called. */
-  const holdFsyncs = () => {
-    const real = fs.fsync;
-    const held: (() => void)[] = [];
-    const spy = jest
-      .spyOn(fs, 'fsync')
-      .mockImplementation(((fd: number, cb: (e: unknown) => void) =>
-        real(fd, (err) => held.push(() => cb(err)))) as typeof fs.fsync);
-    return {
-      held,
-      release: () => held.splice(0).forEach((f) => f()),
-      restore: () => spy.mockRestore(),
-    };
-  };
 
   beforeAll(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'sb-sqlite-durable-'));
