@@ -294,29 +294,24 @@ function serializeTransactions(ds: DataSource, durability?: SqliteDurability): v
   };
   const afterDisk = <T>(run: Promise<T>): Promise<T> =>
     durability ? run.then(async (v) => (await durability.durable(), v)) : run;
-  const serialized = (...args: unknown[]): Promise<unknown> => {
-    if (holding.getStore()) return original(...args);
-    // The next transaction may start while this one's fsync runs: it joins the next fsync (group commit).
-    return afterDisk(
-      exclusive(() =>
-        original(...args).catch((err: unknown) => {
-          resetAfterFailedTransaction(ds);
-          throw err;
-        }),
-      ),
-    );
-  };
-  (manager as unknown as { transaction: typeof serialized }).transaction = serialized;
-  const committed: CommittedOnly = async <T>(work: (m: EntityManager) => Promise<T>) => {
-    const run = (): Promise<T> => original(work) as Promise<T>;
-    // Inside another transaction it is part of that one, whose own caller waits for the disk.
-    if (holding.getStore()) return { value: await run(), durable: Promise.resolve() };
-    const value = await exclusive(() =>
-      run().catch((err: unknown) => {
+  /** A transaction of its own, alone on the connection, until its COMMIT (or its rollback) returns. */
+  const alone = (...args: unknown[]): Promise<unknown> =>
+    exclusive(() =>
+      original(...args).catch((err: unknown) => {
         resetAfterFailedTransaction(ds);
         throw err;
       }),
     );
+  const serialized = (...args: unknown[]): Promise<unknown> => {
+    if (holding.getStore()) return original(...args);
+    // The next transaction may start while this one's fsync runs: it joins the next fsync (group commit).
+    return afterDisk(alone(...args));
+  };
+  (manager as unknown as { transaction: typeof serialized }).transaction = serialized;
+  const committed: CommittedOnly = async <T>(work: (m: EntityManager) => Promise<T>) => {
+    // Inside another transaction it is part of that one, whose own caller waits for the disk.
+    if (holding.getStore()) return { value: (await original(work)) as T, durable: Promise.resolve() };
+    const value = (await alone(work)) as T;
     // Asked for now: it covers this commit (and joins the next group fsync), whenever it is awaited.
     const durable = durability ? durability.durable() : Promise.resolve();
     durable.catch(() => undefined); // the caller gets the rejection when it awaits
