@@ -17,7 +17,8 @@ interface Result {
 const dir = path.join(__dirname, 'results');
 
 const TITLES: Record<string, string> = {
-  relay: 'Relay: IRC channel → XMPP MUC (Switchboard bridge vs biboumi vs the servers alone)',
+  relay:
+    'Relay: IRC channel → XMPP MUC (Switchboard bridge vs biboumi vs a bare forwarder vs the servers alone)',
   roster: 'Buddy list: 10,000 contacts over XMPP and IRC; presence fan-out to 500 WebSocket clients',
   'call-setup': 'Call setup: POST /api/v1/calls → SIP 180 Ringing at baresip, and → first media packet',
   'queue-embedded': 'Embedded queue (SQLite): enqueue and processing rate, start latency',

@@ -1,8 +1,12 @@
-// IRC channel → XMPP MUC relay throughput and latency, on real servers (InspIRCd, prosody), three ways:
+// IRC channel → XMPP MUC relay throughput and latency, on real servers (InspIRCd, prosody), four ways:
 //   ceiling    an XMPP client sends groupchat messages straight to a prosody MUC, another client reads them
 //              (the servers alone: no gateway in between; what any gateway's XMPP side can at best reach);
 //   biboumi    an IRC client says them in a channel; Debian's biboumi (an XMPP component of the same prosody,
 //              connected to the same InspIRCd) delivers them to an XMPP client in the channel's room;
+//   forwarder  an IRC client says them in a channel; bench/relay/forwarder.ts (its own process: one IRC and
+//              one plaintext XMPP connection, each line written to a prosody MUC in the turn it arrived,
+//              nothing stored) relays them: the floor for any gateway whose path is Switchboard's, IRC
+//              server → gateway → prosody MUC (biboumi hosts its rooms itself and skips the MUC);
 //   switchboard an IRC client says them in a channel; the gateway (spawned as its own process, compiled JS,
 //              plain node, as production runs it) relays them through a bridge into a prosody MUC, where an
 //              XMPP client reads them.
@@ -52,8 +56,8 @@ const ADMIN_PASSWORD = 'bench-admin-password';
 // A chat-sized line; the marker R<run>#<seq> is what the receiver matches (copies carry a "src: " prefix).
 const FILLER = 'the quick brown fox jumps over the lazy dog, again and again';
 
-type PathName = 'ceiling' | 'biboumi' | 'switchboard';
-const ALL_PATHS: PathName[] = ['ceiling', 'biboumi', 'switchboard'];
+type PathName = 'ceiling' | 'biboumi' | 'forwarder' | 'switchboard';
+const ALL_PATHS: PathName[] = ['ceiling', 'biboumi', 'forwarder', 'switchboard'];
 // RELAY_PATHS=switchboard runs one path (for profiling); the ratios need all three.
 const PATHS = ALL_PATHS.filter((p) =>
   (process.env.RELAY_PATHS ?? ALL_PATHS.join(',')).split(',').includes(p),
@@ -68,6 +72,7 @@ interface Env {
   prosody: ProsodyServer;
   inspircd: InspircdServer;
   biboumi: BiboumiGateway;
+  forwarder: ManagedProcess;
   gateway: Gateway;
   ircSender: RawIrcClient;
   /** In both channels, to tell when the IRC server passed the sender's lines on. */
@@ -192,6 +197,39 @@ async function startSwitchboard(): Promise<Gateway> {
   return { proc, pid, base, token, dir };
 }
 
+/** bench/relay/forwarder.ts as its own process, in #fwd and in the forwarder's MUC room. */
+async function startForwarder(
+  prosody: ProsodyServer,
+  inspircd: InspircdServer,
+  room: string,
+): Promise<ManagedProcess> {
+  const config = {
+    irc: { host: inspircd.host, port: inspircd.port, nick: 'fwd', channel: '#fwd' },
+    xmpp: {
+      host: prosody.host,
+      port: prosody.port,
+      domain: DOMAIN,
+      user: 'forwarder',
+      password: 'forwarder-password',
+      room,
+    },
+  };
+  const proc = startProcess(
+    'forwarder',
+    process.execPath,
+    [
+      '-r',
+      './test/support/ts-register.js',
+      path.join('bench', 'relay', 'forwarder.ts'),
+      JSON.stringify(config),
+    ],
+    { cwd: root, env: { ...process.env, NODE_ENV: 'production' } },
+  );
+  teardown.push(() => proc.stop());
+  await proc.waitForOutput(/forwarder ready/, 30_000);
+  return proc;
+}
+
 async function addAccount(gw: Gateway, adapter: string, options: object): Promise<string> {
   const r = await api(gw.base, gw.token, 'POST', '/api/v1/accounts', { adapter, options });
   const id = r.id as string;
@@ -217,7 +255,7 @@ async function setup(): Promise<Env> {
   // The sender posts up to 800 lines a second, run after run: never closed for flooding half-way.
   const inspircd = await startInspircd({ commandsPerSecond: 100_000 });
   teardown.push(() => inspircd.stop());
-  for (const u of ['relay', 'watcher', 'talker']) await prosody.registerUser(u, `${u}-password`);
+  for (const u of ['relay', 'watcher', 'talker', 'forwarder']) await prosody.registerUser(u, `${u}-password`);
   const biboumi = await startBiboumi({ prosody, component, irc: inspircd });
   teardown.push(() => biboumi.stop());
   const gateway = await startSwitchboard();
@@ -225,17 +263,20 @@ async function setup(): Promise<Env> {
   const rooms: Record<PathName, string> = {
     ceiling: `ceiling@${prosody.mucDomain}`,
     biboumi: biboumi.roomJid('#bib'),
+    forwarder: `forwarded@${prosody.mucDomain}`,
     switchboard: `bridged@${prosody.mucDomain}`,
   };
 
   const ircSender = await RawIrcClient.register(inspircd.host, inspircd.port, 'src');
   teardown.push(() => ircSender.close());
   ircSender.send('JOIN #bib');
+  ircSender.send('JOIN #fwd');
   ircSender.send('JOIN #sb');
   await ircSender.waitFor(/:src!\S+ JOIN :?#sb/);
   const ircObserver = await RawIrcClient.register(inspircd.host, inspircd.port, 'obs');
   teardown.push(() => ircObserver.close());
   ircObserver.send('JOIN #bib');
+  ircObserver.send('JOIN #fwd');
   ircObserver.send('JOIN #sb');
   await ircObserver.waitFor(/:obs!\S+ JOIN :?#sb/);
 
@@ -261,6 +302,10 @@ async function setup(): Promise<Env> {
   await receiver.joinRoom(rooms.biboumi, 'watcher');
   await ircSender.waitFor(/:watcher!\S+ JOIN :?#bib/, 20_000);
 
+  const forwarder = await startForwarder(prosody, inspircd, rooms.forwarder);
+  await ircSender.waitFor(/:fwd!\S+ JOIN :?#fwd/, 20_000);
+  await receiver.joinRoom(rooms.forwarder, 'watcher');
+
   // The gateway user's accounts, one in each room, and the bridge between them.
   const ircAccount = await addAccount(gateway, 'irc', {
     host: inspircd.host,
@@ -285,7 +330,18 @@ async function setup(): Promise<Env> {
     name: 'bench',
     conversations: [ircConv, xmppConv],
   });
-  return { prosody, inspircd, biboumi, gateway, ircSender, ircObserver, xmppSender, receiver, rooms };
+  return {
+    prosody,
+    inspircd,
+    biboumi,
+    forwarder,
+    gateway,
+    ircSender,
+    ircObserver,
+    xmppSender,
+    receiver,
+    rooms,
+  };
 }
 
 // ---- one run: COUNT messages at `rate` through one path ----
@@ -294,6 +350,13 @@ let runSeq = 0;
 /** The receiver's listener for the run in progress. */
 let active: ((m: GroupchatMessage) => void) | undefined;
 const MARK = /\bR(\d+)#(\d+)\b/;
+/** The IRC channel each relayed path's sender speaks in. */
+const CHANNEL: Record<PathName, string> = {
+  ceiling: '',
+  biboumi: '#bib',
+  forwarder: '#fwd',
+  switchboard: '#sb',
+};
 
 interface RunResult {
   path: PathName;
@@ -372,10 +435,11 @@ async function run(env: Env, p: PathName, rate: number, count: number): Promise<
   const send =
     p === 'ceiling'
       ? (text: string) => env.xmppSender.say(room, text)
-      : (text: string) => env.ircSender.send(`PRIVMSG ${p === 'biboumi' ? '#bib' : '#sb'} :${text}`);
+      : (text: string) => env.ircSender.send(`PRIVMSG ${CHANNEL[p]} :${text}`);
   const pids = {
     prosody: prosodyPid(env.prosody),
     biboumi: env.biboumi.pid,
+    forwarder: env.forwarder.child.pid,
     switchboard: env.gateway.pid,
   };
   const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuTicks(pid)]));
@@ -479,7 +543,9 @@ async function warmUp(env: Env): Promise<void> {
             ? env.gateway.proc.output.slice(-3000)
             : p === 'biboumi'
               ? env.biboumi.output().slice(-3000)
-              : ''),
+              : p === 'forwarder'
+                ? env.forwarder.output.slice(-3000)
+                : ''),
       );
   }
 }
@@ -575,6 +641,7 @@ async function main() {
     'max ms': r.max,
     'cpu% prosody': r.cpu.prosody,
     'cpu% biboumi': r.cpu.biboumi,
+    'cpu% forwarder': r.cpu.forwarder,
     'cpu% gateway': r.cpu.switchboard,
     // The gateway's own share of p50 / p99 (its metric: IRC line in → XMPP stanza written).
     'in gateway p50/p99 ms': r.gateway ? `${r.gateway.p50} / ${r.gateway.p99}` : '',
@@ -590,6 +657,7 @@ async function main() {
     const sb = at('switchboard', rate);
     const bb = at('biboumi', rate);
     const ce = at('ceiling', rate);
+    const fw = at('forwarder', rate);
     return {
       'offered /s': rate,
       'sb/biboumi throughput': ratio(sb.sustainedPerS, bb.sustainedPerS),
@@ -598,6 +666,9 @@ async function main() {
       'biboumi/ceiling throughput': ratio(bb.sustainedPerS, ce.sustainedPerS),
       'sb/ceiling p99': ratio(sb.p99, ce.p99),
       'biboumi/ceiling p99': ratio(bb.p99, ce.p99),
+      // The floor of Switchboard's path against biboumi's whole path, and how far Switchboard is above it.
+      'forwarder/biboumi p99': ratio(fw.p99, bb.p99),
+      'sb/forwarder p99': ratio(sb.p99, fw.p99),
       'target met':
         sb.sustainedPerS >= bb.sustainedPerS * 0.98 && sb.delivered === sb.sent && sb.p99 <= bb.p99,
     };
@@ -606,7 +677,8 @@ async function main() {
   console.log('\nratios (throughput: sustained msg/s; p99: relay latency; lower p99 ratio is better)');
   console.table(ratios);
   console.log(
-    `peak sustained: ceiling ${best('ceiling')}/s, biboumi ${best('biboumi')}/s, switchboard ${best('switchboard')}/s`,
+    `peak sustained: ceiling ${best('ceiling')}/s, biboumi ${best('biboumi')}/s, forwarder ${best('forwarder')}/s, ` +
+      `switchboard ${best('switchboard')}/s`,
   );
   report('relay', rows, {
     setup: {
@@ -620,11 +692,15 @@ async function main() {
         'Debian biboumi, component of the same prosody, defaults (history recorded in its SQLite); its rooms ' +
         "are its own (prosody only routes the component's stanzas), where the others' go through prosody's MUC",
       ceiling: 'XMPP client → prosody MUC → XMPP client',
+      forwarder:
+        'bench/relay/forwarder.ts, own process: IRC line in → groupchat stanza written to the prosody MUC in the ' +
+        'same turn (plaintext c2s), nothing stored: the floor of the path Switchboard takes',
     },
     ratios,
     peakSustained: {
       ceiling: best('ceiling'),
       biboumi: best('biboumi'),
+      forwarder: best('forwarder'),
       switchboard: best('switchboard'),
     },
   });
