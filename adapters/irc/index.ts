@@ -3,7 +3,7 @@
  */
 import { defineAdapter } from '@switchboard/sdk';
 import { IrcClient } from './irc.client';
-import { type IrcOptions, ircOptionsSchema } from './irc-options';
+import { type IrcOptions, ircLoginKey, ircOptionsSchema } from './irc-options';
 import { IRC_LINE_MAX_BYTES } from './irc-line.serializer';
 
 export type { IrcOptions } from './irc-options';
@@ -18,5 +18,6 @@ export default defineAdapter<IrcOptions>({
   capabilities: { presence: true, rooms: true, roster: true, maxMessageBytes: IRC_LINE_MAX_BYTES * 8 },
   optionsSchema: ircOptionsSchema,
   secretOptions: ['password', 'sasl.password', 'sasl.key'],
+  loginKey: ircLoginKey,
   createClient: (options, ctx) => new IrcClient(options, ctx),
 });

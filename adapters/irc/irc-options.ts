@@ -61,3 +61,13 @@ export const ircOptionsSchema = z.object({
 });
 
 export type IrcOptions = z.infer<typeof ircOptionsSchema>;
+
+/** A nick as the server compares it (RFC 1459 casemapping, the default: `[]\~` are the capitals of `{}|^`). */
+export function ircLowerNick(nick: string): string {
+  return nick.toLowerCase().replace(/[[\]\\~]/g, (c) => ({ '[': '{', ']': '}', '\\': '|', '~': '^' })[c]!);
+}
+
+/** The login an account uses (SDK `loginKey`): its nick on that server and port. */
+export function ircLoginKey(o: IrcOptions): string {
+  return `${ircLowerNick(o.nick)} at ${o.host.toLowerCase()}:${o.port}`;
+}

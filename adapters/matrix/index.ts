@@ -1,6 +1,6 @@
 import { defineAdapter } from '@switchboard/sdk';
 import { MatrixNetworkClient } from './matrix.client';
-import { matrixOptionsSchema, type MatrixOptions } from './matrix.options';
+import { matrixLoginKey, matrixOptionsSchema, type MatrixOptions } from './matrix.options';
 
 export default defineAdapter<MatrixOptions>({
   id: 'matrix',
@@ -25,5 +25,6 @@ export default defineAdapter<MatrixOptions>({
   },
   optionsSchema: matrixOptionsSchema,
   secretOptions: ['password', 'accessToken'],
+  loginKey: matrixLoginKey,
   createClient: (options, ctx) => new MatrixNetworkClient(options, ctx),
 });

@@ -28,3 +28,8 @@ export const matrixOptionsSchema = z
   });
 
 export type MatrixOptions = z.infer<typeof matrixOptionsSchema>;
+
+/** The login an account uses (SDK `loginKey`): its user id (or localpart) on that homeserver. */
+export function matrixLoginKey(o: MatrixOptions): string {
+  return `${o.userId.toLowerCase()} at ${new URL(o.homeserverUrl).origin}`;
+}

@@ -3,7 +3,7 @@
  */
 import { defineAdapter } from '@switchboard/sdk';
 import { SipClient } from './sip.client';
-import { type SipOptions, sipOptionsSchema } from './sip.options';
+import { type SipOptions, sipLoginKey, sipOptionsSchema } from './sip.options';
 
 export type { SipOptions } from './sip.options';
 export { SipClient } from './sip.client';
@@ -17,5 +17,6 @@ export default defineAdapter<SipOptions>({
   capabilities: { voice: true, roster: true, media: { audio: true, video: false }, maxMessageBytes: 1200 },
   optionsSchema: sipOptionsSchema,
   secretOptions: ['password'],
+  loginKey: sipLoginKey,
   createClient: (options, ctx) => new SipClient(options, ctx),
 });

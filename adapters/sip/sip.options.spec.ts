@@ -1,4 +1,4 @@
-import { aorOf, parseRegistrar, sipOptionsSchema } from './sip.options';
+import { aorOf, parseRegistrar, sipLoginKey, sipOptionsSchema } from './sip.options';
 
 describe('sip options', () => {
   it('accepts the documented shape and fills defaults', () => {
@@ -24,5 +24,26 @@ describe('sip options', () => {
     expect(parseRegistrar('pbx.example')).toEqual({ host: 'pbx.example', port: 5060 });
     expect(aorOf('"Bob" <sip:bob@Sip.Test:5060;transport=udp>')).toBe('sip:bob@sip.test');
     expect(aorOf('sip:bob@sip.test')).toBe('sip:bob@sip.test');
+  });
+});
+
+describe('SIP login key', () => {
+  const key = (o: Record<string, unknown>) =>
+    sipLoginKey(
+      sipOptionsSchema.parse({ registrar: 'sip.example.org', username: 'alice', password: 'pw', ...o }),
+    );
+
+  it('is the address of record at the registrar, scheme and hosts case-folded', () => {
+    expect(key({ uri: 'sip:alice@Example.org' })).toBe('sip:alice@example.org at sip.example.org:5060');
+    expect(key({ uri: 'SIP:alice@example.org', registrar: 'sip:SIP.example.org:5060' })).toBe(
+      key({ uri: 'sip:alice@example.org' }),
+    );
+  });
+
+  it('differs for another user (user parts are case-sensitive) or registrar', () => {
+    expect(key({ uri: 'sip:Alice@example.org' })).not.toBe(key({ uri: 'sip:alice@example.org' }));
+    expect(key({ uri: 'sip:alice@example.org', registrar: '127.0.0.1:5070' })).not.toBe(
+      key({ uri: 'sip:alice@example.org' }),
+    );
   });
 });

@@ -44,3 +44,9 @@ export function aorOf(uri: string): string {
   const m = /^(sips?):([^@;>]+)@([^;:>]+)/i.exec(uri.replace(/^.*</, ''));
   return m ? `${m[1]!.toLowerCase()}:${m[2]!}@${m[3]!.toLowerCase()}` : uri;
 }
+
+/** The login an account uses (SDK `loginKey`): its address of record at that registrar. */
+export function sipLoginKey(o: SipOptions): string {
+  const { host, port } = parseRegistrar(o.registrar);
+  return `${aorOf(o.uri)} at ${host.toLowerCase()}:${port}`;
+}

@@ -1,6 +1,6 @@
 import { defineAdapter } from '@switchboard/sdk';
 import { XmppClient } from './xmpp.client';
-import { type XmppOptions, xmppOptionsSchema } from './xmpp.options';
+import { type XmppOptions, xmppLoginKey, xmppOptionsSchema } from './xmpp.options';
 
 export type { XmppOptions } from './xmpp.options';
 export { XmppClient } from './xmpp.client';
@@ -29,5 +29,6 @@ export default defineAdapter<XmppOptions>({
   },
   optionsSchema: xmppOptionsSchema,
   secretOptions: ['password'],
+  loginKey: xmppLoginKey,
   createClient: (options, ctx) => new XmppClient(options, ctx),
 });

@@ -98,3 +98,9 @@ export function resolveEndpoint(o: XmppOptions): XmppEndpoint {
     tls: o.tls,
   };
 }
+
+/** The login an account uses (SDK `loginKey`): its bare JID at the server it connects to. */
+export function xmppLoginKey(o: XmppOptions): string {
+  const { host, port } = resolveEndpoint(o);
+  return `${o.jid.toLowerCase()} at ${host.toLowerCase()}:${port}`;
+}

@@ -4,6 +4,7 @@ import { DataSource, IsNull } from 'typeorm';
 import type { AppConfig } from '../config';
 import type { Logger } from '../common/logger';
 import { ApiError } from '../api/api-error';
+import { isUniqueViolation } from '../api/error.filter';
 import { ClientEventsService } from '../events/client-events.service';
 import { IngestService } from '../messaging/ingest.service';
 import type { AccountRef } from '../messaging/queues';
@@ -13,6 +14,7 @@ import type { AccountStateStore, AdapterLogger, ConnectionStatus, NetworkClient,
 import { Account, User } from '../storage/entities';
 import { SecretBox } from '../storage/secret-box';
 import { insertRow, patch } from '../common/db';
+import { selectRows } from '../storage/bulk-insert';
 import { ADAPTER_REGISTRY, CONFIG, DATA_SOURCE, LOGGER } from '../tokens';
 import { MetricsService } from '../api/health/metrics.service';
 import { DbAccountStateStore } from './account-state.store';
@@ -174,12 +176,24 @@ export class AccountsService implements ClientHost, OnApplicationShutdown {
       );
     }
     const { public: pub, secrets } = this.registry.splitSecrets(input.adapter, valid.value);
+    // One account per network login and user (ADR 0016): a second would be a second client on one login.
+    const loginKey = this.registry.loginKeyOf(input.adapter, valid.value);
+    if (loginKey !== null) {
+      const [same] = await selectRows(
+        this.ds.manager,
+        Account,
+        { ownerId, adapterId: input.adapter, loginKey },
+        { limit: 1 },
+      );
+      if (same) throw this.sameLogin(same);
+    }
     const now = Date.now();
     const row = this.repo.create({
       id: randomUUID(),
       ownerId,
       adapterId: input.adapter,
       label: input.label ?? null,
+      loginKey,
       options: pub,
       secrets: Object.keys(secrets).length ? this.secrets.seal(JSON.stringify(secrets)) : null,
       enabled: true,
@@ -188,9 +202,29 @@ export class AccountsService implements ClientHost, OnApplicationShutdown {
       createdAt: now,
       updatedAt: now,
     });
-    await insertRow(this.ds.manager, Account, row);
+    try {
+      await insertRow(this.ds.manager, Account, row);
+    } catch (err) {
+      // The same login created at the same moment (a double POST): the unique index decided.
+      if (loginKey === null || !isUniqueViolation(err)) throw err;
+      const [same] = await selectRows(
+        this.ds.manager,
+        Account,
+        { ownerId, adapterId: input.adapter, loginKey },
+        { limit: 1 },
+      );
+      throw same ? this.sameLogin(same) : err;
+    }
     await this.startClient(row, valid.value);
     return this.view(row);
+  }
+
+  private sameLogin(existing: Account): ApiError {
+    const which = existing.label ? `account ${existing.id} ("${existing.label}")` : `account ${existing.id}`;
+    return ApiError.conflict(
+      `${which} already logs in to this ${existing.adapterId} login; two clients on one login would fight, ` +
+        'so a second one is refused (DELETE the first to replace it)',
+    );
   }
 
   async list(ownerId: string): Promise<AccountView[]> {
@@ -266,6 +300,7 @@ export class AccountsService implements ClientHost, OnApplicationShutdown {
   /** At boot: the accounts declared in config are created or updated, then every enabled account is started. */
   async startAll(): Promise<void> {
     await this.applyConfigAccounts();
+    await this.assignLoginKeys();
     const rows = await this.repo.find({ where: { enabled: true } });
     for (const row of rows) {
       if (!this.registry.get(row.adapterId)) {
@@ -295,6 +330,7 @@ export class AccountsService implements ClientHost, OnApplicationShutdown {
   /** Accounts in the config file: validated at boot (a bad one stops the boot, naming it), then upserted. */
   async validateConfigAccounts(): Promise<string[]> {
     const problems: string[] = [];
+    const logins = new Map<string, number>();
     for (const [i, acc] of (this.config.accounts ?? []).entries()) {
       const where = `accounts[${i}] (adapter "${acc.adapter}"${acc.label ? `, label "${acc.label}"` : ''})`;
       if (!this.registry.get(acc.adapter)) {
@@ -302,7 +338,20 @@ export class AccountsService implements ClientHost, OnApplicationShutdown {
         continue;
       }
       const res = await this.registry.validateAccountOptions(acc.adapter, acc.options);
-      if (!res.ok) problems.push(...res.issues.map((x) => `${where}: options.${x.path}: ${x.message}`));
+      if (!res.ok) {
+        problems.push(...res.issues.map((x) => `${where}: options.${x.path}: ${x.message}`));
+        continue;
+      }
+      // Two entries for one owner and one network login would be two clients fighting over it.
+      const key = this.registry.loginKeyOf(acc.adapter, res.value);
+      if (key === null) continue;
+      const slot = `${acc.owner}\0${acc.adapter}\0${key}`;
+      const first = logins.get(slot);
+      if (first !== undefined)
+        problems.push(
+          `${where}: the same ${acc.adapter} login as accounts[${first}] for owner "${acc.owner}"`,
+        );
+      else logins.set(slot, i);
     }
     return problems;
   }
@@ -334,6 +383,7 @@ export class AccountsService implements ClientHost, OnApplicationShutdown {
           ownerId: owner.id,
           adapterId: acc.adapter,
           label,
+          loginKey: null, // set by assignLoginKeys, which reports a login this user has already
           options: pub,
           secrets: sealed,
           enabled: true,
@@ -344,6 +394,46 @@ export class AccountsService implements ClientHost, OnApplicationShutdown {
         });
       }
     }
+  }
+
+  /**
+   * At boot: each account's login key from its options as they are now (rows from before the rule, config
+   * accounts whose options changed, an adapter that learned `loginKey`). Where two accounts of one user
+   * share a login, the older keeps the key and the newer is reported at each boot; both still start, as
+   * they did before the rule (removing one is the user's choice, not the gateway's).
+   */
+  private async assignLoginKeys(): Promise<void> {
+    const rows = await this.repo.find({ order: { createdAt: 'ASC', id: 'ASC' } });
+    const holder = new Map<string, Account>();
+    const wanted = new Map<string, string | null>();
+    for (const row of rows) {
+      if (!this.registry.get(row.adapterId)) continue; // left as it is: nothing can read its options
+      let key: string | null;
+      try {
+        key = this.registry.loginKeyOf(row.adapterId, this.fullOptions(row));
+      } catch {
+        key = null; // unreadable secrets: reported when the account fails to start
+      }
+      if (key !== null) {
+        const slot = `${row.ownerId}\0${row.adapterId}\0${key}`;
+        const first = holder.get(slot);
+        if (first) {
+          this.log.warn('two accounts of one user log in to the same network login; remove one', {
+            account: row.id,
+            sameAs: first.id,
+            adapter: row.adapterId,
+          });
+          key = null;
+        } else holder.set(slot, row);
+      }
+      if (key !== row.loginKey) wanted.set(row.id, key);
+    }
+    if (wanted.size === 0) return;
+    // Cleared first, then set: a key moving from one row to another never meets itself in the index.
+    await this.ds.transaction(async (m) => {
+      for (const id of wanted.keys()) await m.update(Account, { id }, { loginKey: null });
+      for (const [id, key] of wanted) if (key !== null) await m.update(Account, { id }, { loginKey: key });
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {

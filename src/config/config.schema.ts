@@ -418,7 +418,9 @@ export const configSchema = z.strictObject({
   }),
   accounts: key(list(accountSpecSchema).default([]), {
     description:
-      'Accounts declared in the config file and started at boot (accounts may also be added through the API).',
+      'Accounts declared in the config file and started at boot (accounts may also be added through the API). ' +
+      'One owner may not declare the same network login twice (the same XMPP JID, IRC nick, Matrix user or ' +
+      'SIP address on the same server): the boot is refused, naming both entries.',
     example: [
       {
         owner: 'admin',

@@ -75,3 +75,34 @@ describe('AdapterRegistry', () => {
     ).toThrow('adapter "demo" is registered twice');
   });
 });
+
+describe('AdapterRegistry.loginKeyOf', () => {
+  const withKey = (loginKey: (o: { host: string }) => string) =>
+    new AdapterRegistry([
+      {
+        manifest: defineAdapter({
+          ...manifest,
+          id: 'keyed',
+          optionsSchema: z.object({ host: z.string() }),
+          loginKey,
+        }),
+        source: { kind: 'folder', location: '/x/adapters/keyed' },
+      },
+    ]);
+
+  it("is the adapter's key, or null when it names none, throws or answers an empty one", () => {
+    expect(withKey((o) => `me at ${o.host}`).loginKeyOf('keyed', { host: 'h' })).toBe('me at h');
+    expect(registry.loginKeyOf('demo', { host: 'h' })).toBeNull();
+    const throwing = withKey(() => {
+      throw new Error('adapter bug');
+    });
+    expect(throwing.loginKeyOf('keyed', { host: 'h' })).toBeNull();
+    expect(withKey(() => '').loginKeyOf('keyed', { host: 'h' })).toBeNull();
+  });
+
+  it('is checked by the manifest shape check', () => {
+    expect(() => defineAdapter({ ...manifest, loginKey: 'host' as never })).toThrow(
+      /loginKey, when given, must be a function/,
+    );
+  });
+});

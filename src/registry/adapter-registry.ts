@@ -87,6 +87,21 @@ export class AdapterRegistry {
     }
   }
 
+  /**
+   * The network login validated options use (the adapter's `loginKey`), or null when the adapter does
+   * not say or its `loginKey` breaks its promise not to throw (then nothing is refused, as before SDK 1.3).
+   */
+  loginKeyOf(adapterId: string, options: unknown): string | null {
+    const { manifest } = this.require(adapterId);
+    if (!manifest.loginKey) return null;
+    try {
+      const k: unknown = manifest.loginKey(options);
+      return typeof k === 'string' && k !== '' ? k : null;
+    } catch {
+      return null;
+    }
+  }
+
   secretPaths(adapterId: string): readonly string[] {
     return this.require(adapterId).manifest.secretOptions ?? [];
   }

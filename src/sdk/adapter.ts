@@ -6,7 +6,7 @@ import type { OutboundMessage, SendResult } from './outbound';
 import type { StandardSchemaV1 } from './standard-schema';
 
 /** The SDK's own version. An adapter names the range it was built for in `defineAdapter({ sdk })`. */
-export const SDK_VERSION = '1.2.0';
+export const SDK_VERSION = '1.3.0';
 
 export interface AdapterLogger {
   debug(message: string, fields?: Record<string, unknown>): void;
@@ -91,6 +91,15 @@ export interface NetworkAdapter<Options = unknown, AdapterOptions = unknown> {
   /** Paths (dot form) of account options that are secrets: encrypted at rest, masked in logs and API output. */
   readonly secretOptions?: readonly string[];
   readonly adapterOptionsSchema?: StandardSchemaV1<unknown, AdapterOptions>;
+  /**
+   * The network login that an account with these (validated) options uses, in one canonical spelling:
+   * case-folded where the network ignores case, defaults filled in (XMPP: the bare JID; IRC: server, port
+   * and nick). A user cannot hold two accounts of this adapter with the same key: a second one would be a
+   * second client on one login, and the two would fight (an XMPP resource conflict, an IRC nick taken,
+   * a phone registered twice). POST /api/v1/accounts answers 409 instead. Leave it out where several
+   * accounts may share one login. Must not throw; it sees only options the schema accepted.
+   */
+  loginKey?(options: Options): string;
   init?(options: AdapterOptions, ctx: AdapterContext): Promise<void>;
   createClient(options: Options, ctx: ClientContext): NetworkClient;
   dispose?(): Promise<void>;
@@ -129,5 +138,7 @@ export function describeManifestProblems(m: unknown): string[] {
       'optionsSchema must be a Standard Schema (zod, valibot, arktype, or an object with ~standard.validate)',
     );
   if (typeof r.createClient !== 'function') problems.push('createClient must be a function');
+  if (r.loginKey !== undefined && typeof r.loginKey !== 'function')
+    problems.push('loginKey, when given, must be a function');
   return problems;
 }

@@ -208,6 +208,44 @@ describe.each(['embedded', 'cluster'] as const)('gateway API (%s mode, fake adap
       }
     });
 
+    it('refuses a second account on one network login (409), also when both are asked at once', async () => {
+      const login = (user: string, network: string) => ({
+        adapter: 'fake',
+        options: { network, user, password: `${user}-pw` },
+      });
+      const again = await admin.call('POST', '/api/v1/accounts', login('alice', 'net1'));
+      expect(again.status).toBe(409);
+      expect(again.json.error).toMatchObject({
+        code: 'CONFLICT',
+        message: expect.stringContaining(aliceAccount),
+      });
+      // Another network, or another gateway user, is another login.
+      const elsewhere = await admin.call('POST', '/api/v1/accounts', login('alice', 'net2'));
+      expect(elsewhere.status).toBe(201);
+      const carolAdmin = await admin.call('POST', '/api/v1/accounts', login('carol', 'net3'));
+      const carolBob = await bob.call('POST', '/api/v1/accounts', login('carol', 'net3'));
+      expect([carolAdmin.status, carolBob.status]).toEqual([201, 201]);
+      // A double click: exactly one of two simultaneous requests creates the account.
+      const both = await Promise.all([
+        admin.call('POST', '/api/v1/accounts', login('dave', 'net4')),
+        admin.call('POST', '/api/v1/accounts', login('dave', 'net4')),
+      ]);
+      expect(both.map((r) => r.status).sort()).toEqual([201, 409]);
+      const made = both.find((r) => r.status === 201)!;
+      expect(both.find((r) => r.status === 409)!.json.error.message).toContain(made.json.id);
+      // Deleting the account frees its login.
+      expect((await admin.call('DELETE', `/api/v1/accounts/${made.json.id}`)).status).toBe(204);
+      const replaced = await admin.call('POST', '/api/v1/accounts', login('dave', 'net4'));
+      expect(replaced.status).toBe(201);
+      for (const [api, r] of [
+        [admin, elsewhere],
+        [admin, carolAdmin],
+        [bob, carolBob],
+        [admin, replaced],
+      ] as const)
+        expect((await api.call('DELETE', `/api/v1/accounts/${r.json.id}`)).status).toBe(204);
+    });
+
     it('stores account secrets encrypted at rest', async () => {
       if (mode === 'embedded') {
         const db = readFileSync(env.config.database.sqlitePath);

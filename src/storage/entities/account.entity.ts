@@ -6,6 +6,8 @@ import { User } from './user.entity';
 /** One login on one network, owned by a gateway user. */
 @Entity('accounts')
 @Index('IDX_accounts_owner', ['ownerId'])
+// One account per network login and user (NULL keys, of adapters that name none, are never equal).
+@Index('UQ_accounts_owner_login', ['ownerId', 'adapterId', 'loginKey'], { unique: true })
 export class Account {
   @IdColumn('PK_accounts')
   id!: string;
@@ -24,6 +26,14 @@ export class Account {
 
   @TextColumn({ nullable: true })
   label!: string | null;
+
+  /**
+   * The network login the options name, from the adapter's `loginKey` (SDK 1.3): the bare JID, the IRC
+   * server and nick… NULL when the adapter names none, or for an account that duplicates an older one's
+   * login (created before the rule: it is left running, and reported at each boot).
+   */
+  @TextColumn({ nullable: true })
+  loginKey!: string | null;
 
   /** The adapter options without secrets: those live sealed in `secrets`. */
   @JsonColumn()
