@@ -6,8 +6,10 @@ describe('Matrix login key', () => {
       matrixOptionsSchema.parse({ homeserverUrl: 'https://matrix.example.org', password: 'pw', ...o }),
     );
 
-  it('is the user id at the homeserver, case-folded, whatever the URL spelling', () => {
-    expect(key({ userId: '@Alice:example.org' })).toBe('@alice:example.org at https://matrix.example.org');
+  it("is the user's localpart at the homeserver, case-folded, whatever the URL or id spelling", () => {
+    expect(key({ userId: '@Alice:example.org' })).toBe('alice at https://matrix.example.org');
+    // The localpart alone logs in as the same user on that server.
+    expect(key({ userId: 'alice' })).toBe(key({ userId: '@alice:example.org' }));
     expect(key({ userId: '@alice:example.org', homeserverUrl: 'https://Matrix.Example.org/' })).toBe(
       key({ userId: '@alice:example.org' }),
     );

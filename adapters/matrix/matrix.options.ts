@@ -29,7 +29,11 @@ export const matrixOptionsSchema = z
 
 export type MatrixOptions = z.infer<typeof matrixOptionsSchema>;
 
-/** The login an account uses (SDK `loginKey`): its user id (or localpart) on that homeserver. */
+/**
+ * The login an account uses (SDK `loginKey`): the user's localpart on that homeserver, so that `alice` and
+ * `@alice:example.org` given for one server are one login (a homeserver serves one server name).
+ */
 export function matrixLoginKey(o: MatrixOptions): string {
-  return `${o.userId.toLowerCase()} at ${new URL(o.homeserverUrl).origin}`;
+  const localpart = /^@([^:]+):/.exec(o.userId)?.[1] ?? o.userId;
+  return `${localpart.toLowerCase()} at ${new URL(o.homeserverUrl).origin}`;
 }
