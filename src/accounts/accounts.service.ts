@@ -178,15 +178,8 @@ export class AccountsService implements ClientHost, OnApplicationShutdown {
     const { public: pub, secrets } = this.registry.splitSecrets(input.adapter, valid.value);
     // One account per network login and user (ADR 0016): a second would be a second client on one login.
     const loginKey = this.registry.loginKeyOf(input.adapter, valid.value);
-    if (loginKey !== null) {
-      const [same] = await selectRows(
-        this.ds.manager,
-        Account,
-        { ownerId, adapterId: input.adapter, loginKey },
-        { limit: 1 },
-      );
-      if (same) throw this.sameLogin(same);
-    }
+    const holder = loginKey === null ? undefined : await this.loginHolder(ownerId, input.adapter, loginKey);
+    if (holder) throw this.sameLogin(holder);
     const now = Date.now();
     const row = this.repo.create({
       id: randomUUID(),
@@ -207,16 +200,20 @@ export class AccountsService implements ClientHost, OnApplicationShutdown {
     } catch (err) {
       // The same login created at the same moment (a double POST): the unique index decided.
       if (loginKey === null || !isUniqueViolation(err)) throw err;
-      const [same] = await selectRows(
-        this.ds.manager,
-        Account,
-        { ownerId, adapterId: input.adapter, loginKey },
-        { limit: 1 },
-      );
-      throw same ? this.sameLogin(same) : err;
+      const winner = await this.loginHolder(ownerId, input.adapter, loginKey);
+      throw winner ? this.sameLogin(winner) : err;
     }
     await this.startClient(row, valid.value);
     return this.view(row);
+  }
+
+  private async loginHolder(
+    ownerId: string,
+    adapterId: string,
+    loginKey: string,
+  ): Promise<Account | undefined> {
+    const [row] = await selectRows(this.ds.manager, Account, { ownerId, adapterId, loginKey }, { limit: 1 });
+    return row;
   }
 
   private sameLogin(existing: Account): ApiError {
